@@ -1,0 +1,117 @@
+"""`replicator:index:Site`: one replica site (ITL, CTOC or TOC) of one edition.
+
+A site owns its LAN (internal: no route out), an edge network for the
+containers that publish a port on 127.0.0.1, one image reference per tier
+kind, and a `Service` per deployed service. The inter-site circuits are not
+the site's: they come from the WAN owner's stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components import naming
+from components.link import Link, LinkArgs
+from components.service import Service, ServiceArgs, TierPlacement
+from replicator.topology import StackSettings, Topology
+
+
+@dataclass
+class SiteArgs:
+    topology: Topology
+    settings: StackSettings
+    # circuit name -> network name output, from the WAN owner (or this stack if it owns it)
+    circuits: dict[str, pulumi.Input[str]]
+
+
+class Site(pulumi.ComponentResource):
+    def __init__(self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("replicator:index:Site", name, None, opts)
+        topo, cfg = args.topology, args.settings
+        edition, site, stack = cfg.edition, cfg.site, cfg.stack
+        child = pulumi.ResourceOptions(parent=self)
+        replace_first = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+        common = {"edition": edition, "stack": stack, "site": site}
+
+        deployed = topo.deployed_services(site=site, venues=cfg.venues)
+        links = [link for link in topo.resolved_links(cfg.venues, site=site)]
+        published: dict[tuple[str, str], dict[int, int]] = {}
+        for svc_name, tier, port, host_port in cfg.published_targets():
+            published.setdefault((svc_name, tier), {})[port] = host_port
+
+        self.lan = docker.Network(
+            naming.lan_network(edition, site),
+            name=naming.lan_network(edition, site),
+            driver="bridge",
+            internal=True,
+            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=str(cfg.subnets.lan))],
+            labels=_net_labels(naming.labels(**common, network="lan")),
+            opts=replace_first,
+        )
+        self.edge = None
+        if published:
+            self.edge = docker.Network(
+                naming.edge_network(edition, site),
+                name=naming.edge_network(edition, site),
+                driver="bridge",
+                internal=False,
+                ipam_configs=[docker.NetworkIpamConfigArgs(subnet=str(cfg.subnets.edge))],
+                labels=_net_labels(naming.labels(**common, network="edge")),
+                opts=replace_first,
+            )
+
+        kinds = sorted({tier.kind for d in deployed for tier in d.tiers})
+        self.images = {
+            kind: docker.RemoteImage(
+                f"image-{kind}", name=f"replicator/{kind}:{cfg.image_tag}", keep_locally=True,
+                opts=child)
+            for kind in kinds
+        }
+
+        self.services: dict[str, Service] = {}
+        for d in deployed:
+            tiers = []
+            for tier in d.tiers:
+                circuits = sorted({
+                    naming.circuit_name(edition, link.source.service.name, link.target.service.name)
+                    for link in links if link.cross_site and (
+                        (link.source == d and link.source_tier == tier.kind)
+                        or (link.target == d and link.target_tier == tier.kind))
+                })
+                tiers.append(TierPlacement(
+                    kind=tier.kind, instances=tier.instances,
+                    ports=[p.port for p in tier.ports],
+                    image_id=self.images[tier.kind].image_id,
+                    image_name=f"replicator/{tier.kind}:{cfg.image_tag}",
+                    circuits=[args.circuits[c] for c in circuits],
+                    published=published.get((d.name, tier.kind), {}),
+                ))
+            self.services[d.name] = Service(d.name, ServiceArgs(
+                edition=edition, stack=stack, site=site, suite=d.suite, service=d.service.name,
+                deployed_name=d.name, version=d.service.version,
+                venue=d.venue.code if d.venue else None,
+                lan=self.lan.name, edge=self.edge.name if self.edge else None, tiers=tiers,
+            ), opts=child)
+
+        # Links are recorded as components so the state shows the declared graph;
+        # a cross-site link names the circuit network that carries it.
+        self.links = [
+            Link(link.name, LinkArgs(
+                source=link.source.name, source_tier=link.source_tier,
+                target=link.target.name, target_tier=link.target_tier,
+                port=link.port, protocol=link.protocol, purpose=link.purpose,
+                cross_site=link.cross_site,
+                network=(naming.circuit_name(edition, link.source.service.name,
+                                             link.target.service.name)
+                         if link.cross_site else naming.lan_network(edition, site)),
+            ), opts=child)
+            for link in links if link.source.site == site
+        ]
+        self.register_outputs({"lan": self.lan.name})
+
+
+def _net_labels(labels: list[dict[str, str]]) -> list[docker.NetworkLabelArgs]:
+    return [docker.NetworkLabelArgs(label=l["label"], value=l["value"]) for l in labels]

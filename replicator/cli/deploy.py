@@ -1,0 +1,188 @@
+"""`replicator preview|up|down|refresh|outputs|status`: the stacks' lifecycle."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from replicator.cli import app
+from replicator.engine import Mode, RunResult
+from replicator.engine.display import ConsoleSink
+from replicator.engine.events import RecordingSink
+from replicator.engine.properties import mask, reveal
+from replicator.errors import ExitCode, ReplicatorError
+from replicator.paths import find_project_root, work_dir
+from replicator.stacks import CheckedStack, resolve_targets
+
+console = Console()
+err = Console(stderr=True)
+
+StackArg = Annotated[Optional[str], typer.Argument(help="Stack name, e.g. paris2024-itl.",
+                                                   show_default=False)]
+EditionOpt = Annotated[Optional[str], typer.Option("--edition", "-e",
+                                                   help="All stacks of an edition, in dependency order.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="auto | embedded | pulumi.")]
+ParallelOpt = Annotated[int, typer.Option("--parallel", "-p", min=1, max=64,
+                                          help="Resource operations in parallel.")]
+ShowSameOpt = Annotated[bool, typer.Option("--show-same", help="Also list unchanged resources.")]
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask like `pulumi up` does; never ask with --yes or when stdin is not a terminal."""
+    if yes or not _interactive():
+        return
+    if not typer.confirm(question, default=False):
+        err.print("[yellow]cancelled: nothing was changed[/]")
+        raise typer.Exit(int(ExitCode.CANCELLED))
+
+
+def _backend(engine: str, root: Path):  # noqa: ANN202 - returns one of two runner types
+    from replicator.engine.selection import select_backend
+
+    return select_backend(engine, root, work_dir(root))
+
+
+def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel: int,
+              as_json: bool, show_same: bool, refresh: bool = False) -> list[RunResult]:
+    root = find_project_root()
+    backend = _backend(engine, root)
+    results: list[RunResult] = []
+    out = err if as_json else console
+    for target in targets:
+        if as_json:
+            sink = RecordingSink()
+            result = backend.run(target.name, verb, sink, refresh_first=refresh)
+        else:
+            with ConsoleSink(out, stack=target.name, verb=verb.value, show_same=show_same) as sink:
+                result = backend.run(target.name, verb, sink, refresh_first=refresh)
+            if verb == Mode.PREVIEW:
+                sink.print_plan()
+            sink.print_summary(result.steps, preview=verb == Mode.PREVIEW, seconds=result.seconds)
+        results.append(result)
+        if not result.succeeded:
+            out.print(f"[bold red]error:[/] {target.name}: {result.error}", highlight=False)
+            if verb != Mode.PREVIEW:
+                out.print("[dim]The state holds every step that finished: fix the cause and run "
+                          "the same command again to finish the job.[/]")
+            break
+    if as_json:
+        print(json.dumps([r.to_json() for r in results], indent=2))
+    return results
+
+
+def _exit_for(results: list[RunResult]) -> None:
+    if not results or not all(r.succeeded for r in results):
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+@app.command()
+def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False,
+            engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
+            show_same: ShowSameOpt = False) -> None:
+    """Show what `up` would do, resource by resource, changing nothing."""
+    targets = resolve_targets(find_project_root(), stack, edition)
+    _exit_for(_run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel, as_json=json_,
+                        show_same=show_same))
+
+
+@app.command()
+def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
+       json_: JsonOpt = False, refresh: Annotated[bool, typer.Option(
+           "--refresh", help="Refresh the state from Docker before updating.")] = False,
+       engine: EngineOpt = "auto", parallel: ParallelOpt = 8, show_same: ShowSameOpt = False,
+       ) -> None:
+    """Create or update the stack's Docker objects to match the program."""
+    targets = resolve_targets(find_project_root(), stack, edition)
+    if not yes and _interactive():
+        previews = _run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel,
+                             as_json=False, show_same=show_same)
+        _exit_for(previews)
+        if sum(p.changes for p in previews) == 0 and not refresh:
+            console.print("[green]No changes to apply.[/]")
+            return
+        _confirm("Do you want to perform this update?", yes)
+    _exit_for(_run_each(targets, Mode.UP, engine=engine, parallel=parallel, as_json=json_,
+                        show_same=show_same, refresh=refresh))
+
+
+@app.command(name="down")
+def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
+         json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8) -> None:
+    """Delete every Docker object of the stack (`pulumi destroy`)."""
+    targets = list(reversed(resolve_targets(find_project_root(), stack, edition)))
+    names = ", ".join(t.name for t in targets)
+    _confirm(f"Delete every resource of {names}?", yes)
+    _exit_for(_run_each(targets, Mode.DESTROY, engine=engine, parallel=parallel, as_json=json_,
+                        show_same=False))
+
+
+app.command(name="destroy", hidden=True)(down)
+
+
+@app.command()
+def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
+            json_: JsonOpt = False, engine: EngineOpt = "auto") -> None:
+    """Read the real Docker objects back into the state (finds removed or stopped containers)."""
+    targets = resolve_targets(find_project_root(), stack, edition)
+    _exit_for(_run_each(targets, Mode.REFRESH, engine=engine, parallel=8, as_json=json_,
+                        show_same=False))
+
+
+@app.command()
+def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: JsonOpt = False,
+            show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False) -> None:
+    """Print the stack's outputs (secrets masked unless --show-secrets)."""
+    root = find_project_root()
+    resolve_targets(root, stack, None)
+    from replicator.engine import StackRunner
+
+    state = StackRunner(root, work_dir(root)).load_state(stack)
+    values = reveal(state.outputs) if show_secrets else mask(state.outputs)
+    if not state.outputs:
+        raise ReplicatorError(f"stack {stack} has no outputs: it has not been deployed",
+                              fix=f"run `replicator up {stack}`")
+    if json_:
+        print(json.dumps(values, indent=2, sort_keys=True))
+        return
+    table = Table("Output", "Value", box=None)
+    for key, value in sorted(values.items()):
+        text = value if isinstance(value, str) else json.dumps(value)
+        table.add_row(key, text if len(text) < 200 else text[:197] + "...")
+    console.print(table)
+
+
+@app.command()
+def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False) -> None:
+    """A table of sites, services, containers and their live state."""
+    from replicator.status import collect_status
+
+    root = find_project_root()
+    targets = resolve_targets(root, stack, edition)
+    rows = collect_status(root, targets)
+    if json_:
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+    else:
+        table = Table("Site", "Suite", "Service", "Container", "State", "Networks",
+                      title="Replica status", title_justify="left")
+        for r in rows:
+            style = {"running": "green", "missing": "red"}.get(r.state, "yellow")
+            table.add_row(r.site, r.suite, r.service, r.container, f"[{style}]{r.state}[/]",
+                          ", ".join(r.networks))
+        console.print(table)
+        bad = [r for r in rows if r.state != "running"]
+        console.print(f"{len(rows)} containers, {len(rows) - len(bad)} running, "
+                      f"{len(bad)} not running or missing")
+    if any(r.state != "running" for r in rows):
+        raise typer.Exit(int(ExitCode.FAILED))

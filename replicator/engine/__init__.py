@@ -1,0 +1,22 @@
+"""The embedded engine: runs the Pulumi program through the real SDK, applies it to Docker.
+
+Public interface (thin, like ansible-runner's): build a `StackRunner` for a
+project and call `run(stack, Mode.X, sink)`. The pieces behind it, one
+concept per module:
+
+- `workspace`   Pulumi.yaml and stack config files
+- `program`     the program in a child process (`_program_host`)
+- `monitor`     the gRPC ResourceMonitor/Engine services the SDK talks to
+- `deployment`  steps: diff, apply, checkpoint, deletes in dependency order
+- `diff`        the pure diff rules (create/update/replace/delete/same)
+- `providers`   the docker provider (docker-py)
+- `state`       the state file (atomic) and the stack lock
+- `secrets`     encryption of secret values at rest
+- `display`     plan and progress for a terminal
+"""
+
+from replicator.engine.deployment import Mode
+from replicator.engine.diff import Op
+from replicator.engine.runner import RunResult, StackRunner
+
+__all__ = ["Mode", "Op", "RunResult", "StackRunner"]

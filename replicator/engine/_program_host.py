@@ -1,0 +1,83 @@
+"""Runs a Pulumi Python program against the embedded engine (a child process).
+
+The counterpart of the SDK's `pulumi-language-python-exec`: the Pulumi CLI's
+Python language host starts that script with the monitor and engine addresses;
+the embedded engine starts this module the same way. The program itself runs
+unmodified, through the real SDK, exactly as under `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import logging
+import os
+import runpy
+import sys
+import traceback
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="replicator-program-host")
+    ap.add_argument("--project", required=True)
+    ap.add_argument("--stack", required=True)
+    ap.add_argument("--organization", default="organization")
+    ap.add_argument("--monitor", required=True)
+    ap.add_argument("--engine", required=True)
+    ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--pwd", required=True)
+    ap.add_argument("program")
+    args = ap.parse_args(argv)
+
+    import pulumi
+    import pulumi.runtime
+
+    pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
+                                  pulumi.runtime.get_config_secret_keys_env())
+    pulumi.runtime.reset_options(
+        project=args.project,
+        stack=args.stack,
+        root_directory=args.pwd,
+        parallel=args.parallel,
+        monitor_address=args.monitor,
+        engine_address=args.engine,
+        preview=args.dry_run,
+        organization=args.organization,
+    )
+    os.chdir(args.pwd)
+    sys.argv = [args.program]
+    # Same reason as the SDK's own host: an aborted graph leaves futures unobserved.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    ok = False
+    try:
+        coro = pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.program, run_name="__main__"))
+        contextvars.copy_context().run(loop.run_until_complete, coro)
+        ok = True
+    except pulumi.RunError as exc:
+        _report(pulumi, str(exc))
+    except Exception as exc:  # noqa: BLE001
+        render = getattr(exc, "render", None)
+        # An error meant for the user (bad topology, bad stack config) needs no traceback.
+        _report(pulumi, render() if callable(render) else traceback.format_exc())
+        return 1
+    finally:
+        loop.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0 if ok else 1
+
+
+def _report(pulumi: object, message: str) -> None:
+    try:
+        pulumi.log.error(message)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - the monitor may be gone already
+        print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Reading topology files: YAML with line numbers, pydantic errors turned into
+`TopologyError`s that point at the line to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from replicator.topology.errors import Problem, TopologyError
+from replicator.topology.model import Topology
+from replicator.topology.paths import PathPart, line_of, render_path
+
+TOPOLOGY_DIR = Path("stacks") / "topology"
+
+
+def topology_path(project_root: Path, edition: str) -> Path:
+    return project_root / TOPOLOGY_DIR / f"{edition}.yaml"
+
+
+def list_editions(project_root: Path) -> list[str]:
+    return sorted(p.stem for p in (project_root / TOPOLOGY_DIR).glob("*.yaml"))
+
+
+def load_edition(project_root: Path, edition: str) -> Topology:
+    """The topology of `edition`, from ``stacks/topology/<edition>.yaml``."""
+    path = topology_path(project_root, edition)
+    if not path.is_file():
+        available = list_editions(project_root)
+        raise TopologyError(
+            f"no topology for edition {edition!r} (the file does not exist)",
+            file=path,
+            fix="use one of the editions available: " + (", ".join(available) or "(none)"),
+        )
+    return load_topology(path)
+
+
+def load_topology(path: Path) -> Topology:
+    path = Path(path)
+    if not path.is_file():
+        available = (
+            sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        )
+        raise TopologyError(
+            "the topology file does not exist",
+            file=path,
+            fix="use one of the editions available: " + (", ".join(available) or "(none)"),
+        )
+    document = read_yaml(path, TopologyError)
+    if not isinstance(document, CommentedMap):
+        raise TopologyError(
+            "a topology file is a mapping with edition, sources, wan, sites, locations, "
+            "suites and links",
+            file=path,
+            line=1,
+            fix="start from stacks/topology/paris2024.yaml",
+        )
+    try:
+        topology = Topology.model_validate(document)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, Topology)
+        raise TopologyError.from_problems(problems).located(
+            path, lambda p: line_of(document, p)
+        ) from None
+    except TopologyError as exc:
+        raise exc.located(path, lambda p: line_of(document, p)) from None
+    topology._source_file = path
+    return topology
+
+
+def read_yaml(path: Path, error: type[TopologyError]) -> Any:
+    """The round-trip document in `path`; syntax errors name the file and line."""
+    yaml = YAML(typ="rt")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(
+            f"cannot read {path}: {exc}",
+            file=path,
+            fix="check the file's permissions and that it is UTF-8 text",
+        ) from None
+    try:
+        return yaml.load(text)
+    except DuplicateKeyError as exc:
+        raise _duplicate_key_error(exc, text, path, error) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        detail = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise error(
+            f"invalid YAML: {detail}",
+            file=path,
+            line=line,
+            fix="fix the YAML syntax at that line (indentation, quotes, brackets)",
+        ) from None
+    except YAMLError as exc:
+        raise error(f"invalid YAML: {exc}", file=path, fix="fix the YAML syntax") from None
+
+
+def _duplicate_key_error(
+    exc: DuplicateKeyError, text: str, path: Path, error: type[TopologyError]
+) -> TopologyError:
+    """Name the duplicated key by its path (``sources.atos-2023-04-25``), at its second line."""
+    match = re.search(r'duplicate key "(.*?)" with value', exc.problem or "")
+    key = match.group(1) if match else None
+    where: list[PathPart] | None = None
+    first = None
+    context = exc.context_mark
+    if context is not None:
+        # Re-read tolerating duplicates to find the path of the mapping holding the key.
+        tolerant = YAML(typ="rt")
+        tolerant.allow_duplicate_keys = True
+        document = tolerant.load(text)
+        where = _path_of_node_at(document, (context.line, context.column), [])
+        if where is not None and key is not None:
+            first = line_of(document, [*where, key])
+    line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+    return error(
+        f"duplicate key {key!r}" + (f" (first defined at line {first})" if first else ""),
+        file=path,
+        path=render_path([*where, key]) if where is not None and key is not None else None,
+        line=line,
+        fix="names must be unique here: remove or rename one of them",
+    )
+
+
+def _path_of_node_at(
+    node: Any, mark: tuple[int, int], parts: list[PathPart]
+) -> list[PathPart] | None:
+    lc = getattr(node, "lc", None)
+    if lc is not None and (lc.line, lc.col) == mark and isinstance(node, CommentedMap):
+        return parts
+    children: Any = (
+        node.items()
+        if isinstance(node, CommentedMap)
+        else (enumerate(node) if isinstance(node, CommentedSeq) else ())
+    )
+    for key, child in children:
+        found = _path_of_node_at(child, mark, [*parts, key])
+        if found is not None:
+            return found
+    return None
+
+
+def problems_from_validation(
+    exc: ValidationError,
+    model: type[BaseModel],
+    *,
+    prefix: Sequence[PathPart] = (),
+    rename: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """One `Problem` per pydantic error, with the document path of the value.
+
+    `rename` maps a top-level field to the key the file uses (stack config keys
+    are camelCase with a namespace); `prefix` is the path of the validated mapping.
+    """
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [part for part in error["loc"] if not _is_tag(part)]
+        if rename and loc and isinstance(loc[0], str):
+            loc[0] = rename.get(loc[0], loc[0])
+        problems.append(
+            Problem(
+                message=_message(error),
+                path=render_path([*prefix, *loc]) or None,
+                fix=_fix(error, model, [p for p in error["loc"] if not _is_tag(p)]),
+            )
+        )
+    return problems
+
+
+def _is_tag(part: PathPart) -> bool:
+    # pydantic adds validator/union tags (`function-after[...]`, `[key]`) to loc.
+    return isinstance(part, str) and "[" in part
+
+
+def _message(error: ErrorDetails) -> str:
+    message = error["msg"]
+    message = message.removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {error['loc'][-1]!r}"
+    if error["type"] == "missing":
+        return f"missing required key {error['loc'][-1]!r}"
+    value = error.get("input")
+    if error["type"] not in {"value_error", "assertion_error", "invalid"} and not isinstance(
+        value, Mapping | list
+    ):
+        message += f" (got {value!r})"
+    return message
+
+
+def _fix(error: ErrorDetails, model: type[BaseModel], loc: list[PathPart]) -> str:
+    kind = error["type"]
+    key = loc[-1] if loc else None
+    fix = (error.get("ctx") or {}).get("fix")
+    if fix:
+        return str(fix)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return f"remove {key!r}" + (f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return f"add {key!r}"
+    if kind in {"value_error", "assertion_error"}:
+        return "correct the value as the message says"
+    return f"give {render_path(loc) or 'it'} a value of the expected type"
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[PathPart]) -> list[str]:
+    """The keys the model at `loc` accepts (walking field annotations)."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _step(annotation: Any, part: PathPart) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (tuple, list) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    # Strip Annotated[...] and Optional[...] down to the model or container type.
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation

@@ -1,0 +1,404 @@
+"""Per-stack settings: the ``replicator:*`` keys of ``stacks/Pulumi.<stack>.yaml``.
+
+The file uses Pulumi's stack-config layout (camelCase keys under the
+``replicator`` namespace); the model uses snake_case. Under the Pulumi
+program the same keys arrive as strings with objects JSON-encoded, so
+`stack_settings_from_config` accepts both forms. Error paths are always
+written as in the file (``config.replicator:subnets.lan``) so that a user
+can find the key whichever way the settings were read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from ruamel.yaml.comments import CommentedMap
+
+from replicator.topology.errors import Problem, TopologyError, invalid
+from replicator.topology.loader import problems_from_validation, read_yaml
+from replicator.topology.model import Name, private_network
+from replicator.topology.paths import PathPart, line_of, render_path
+
+if TYPE_CHECKING:
+    from replicator.topology.model import Topology
+
+STACKS_DIR = Path("stacks")
+NAMESPACE = "replicator"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+# model field -> key in the stack file (without the namespace)
+FILE_KEYS: dict[str, str] = {
+    "edition": "edition",
+    "site": "site",
+    "docker_host": "dockerHost",
+    "subnets": "subnets",
+    "venues": "venues",
+    "image_tag": "imageTag",
+    "publish": "publish",
+}
+_FIELD_OF = {key: field for field, key in FILE_KEYS.items()}
+# Pulumi hands these to the program as JSON strings.
+_OBJECT_KEYS = {"subnets", "venues", "publish"}
+_PREFIX: tuple[PathPart, ...] = ("config",)
+
+VenueCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2}$")]
+PublishKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*/(web|app|db):\d{1,5}$")]
+HostPort = Annotated[int, Field(ge=1024, le=65535)]
+
+
+def _file_path(field: str, *rest: PathPart) -> str:
+    return render_path([*_PREFIX, f"{NAMESPACE}:{FILE_KEYS.get(field, field)}", *rest])
+
+
+class Subnets(BaseModel):
+    """The site's own networks: `lan` for its services, `edge` towards the WAN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lan: ipaddress.IPv4Network
+    edge: ipaddress.IPv4Network
+
+    @field_validator("lan", "edge", mode="before")
+    @classmethod
+    def _private(cls, value: object) -> ipaddress.IPv4Network:
+        return private_network(value)
+
+    @field_validator("edge")
+    @classmethod
+    def _apart(cls, value: ipaddress.IPv4Network, info: ValidationInfo) -> ipaddress.IPv4Network:
+        lan = info.data.get("lan")
+        if lan is not None and value.overlaps(lan):
+            raise invalid(
+                f"edge subnet {value} overlaps the lan subnet {lan}",
+                "give lan and edge separate subnets",
+            )
+        return value
+
+
+class StackSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stack: str
+    edition: Name
+    site: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$")]
+    docker_host: str = DEFAULT_DOCKER_HOST
+    subnets: Subnets
+    venues: list[VenueCode] | None = None  # None: every venue of the edition
+    image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = (
+        "latest"
+    )
+    publish: dict[PublishKey, HostPort] = Field(default_factory=dict)
+    source_file: Path
+    _document: Any = PrivateAttr(default=None)
+
+    @field_validator("docker_host")
+    @classmethod
+    def _docker_host(cls, value: str) -> str:
+        if not value.startswith(("unix://", "tcp://", "ssh://", "npipe://")):
+            raise invalid(
+                f"{value!r} is not a Docker host URL",
+                f"use unix://<socket>, tcp://<host>:<port> or ssh://; default "
+                f"{DEFAULT_DOCKER_HOST}",
+            )
+        return value
+
+    @field_validator("venues")
+    @classmethod
+    def _venues(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise invalid(
+                "an empty venue list deploys no venue",
+                "list venue codes, or omit the key for every venue",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StackSettings:
+        problems: list[Problem] = []
+        expected = f"{self.edition}-{self.site}"
+        if self.stack != expected:
+            problems.append(
+                Problem(
+                    f"stack {self.stack!r} must be named <edition>-<site>, and edition "
+                    f"{self.edition!r} with site {self.site!r} make {expected!r}",
+                    _file_path("site"),
+                    f"rename the file to Pulumi.{expected}.yaml, or correct edition/site",
+                )
+            )
+        if self.venues is not None:
+            seen: set[str] = set()
+            for i, code in enumerate(self.venues):
+                if code in seen:
+                    problems.append(
+                        Problem(
+                            f"venue {code} is listed twice",
+                            _file_path("venues", i),
+                            "list each venue once",
+                        )
+                    )
+                seen.add(code)
+        owners: dict[int, str] = {}
+        for key, host_port in self.publish.items():
+            if host_port in owners:
+                problems.append(
+                    Problem(
+                        f"host port {host_port} is already used by {owners[host_port]!r}",
+                        _file_path("publish", key),
+                        "give each published port its own host port",
+                    )
+                )
+            owners.setdefault(host_port, key)
+        if problems:
+            raise TopologyError.from_problems(problems)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        # Equal settings, wherever they were read from (the private document is not compared).
+        if not isinstance(other, StackSettings):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable containers inside
+
+    def line_of(self, path: str) -> int | None:
+        """The line of a file path like ``config.replicator:venues[1]`` (None if unknown)."""
+        return line_of(self._document, path) if self._document is not None else None
+
+    def check_against(self, topology: Topology) -> None:
+        """Check the references into the topology; raise TopologyError listing every problem."""
+        problems = list(_against(self, topology))
+        if problems:
+            raise TopologyError.from_problems(problems).located(self.source_file, self.line_of)
+
+    def published_targets(self) -> list[tuple[str, str, int, int]]:
+        """(deployed service, tier, container port, host port) for each `publish` entry."""
+        out = []
+        for key, host_port in self.publish.items():
+            endpoint, _, port = key.rpartition(":")
+            name, _, tier = endpoint.partition("/")
+            out.append((name, tier, int(port), host_port))
+        return out
+
+
+def _against(settings: StackSettings, topology: Topology) -> Iterable[Problem]:
+    if settings.edition != topology.edition.code:
+        yield Problem(
+            f"the stack is for edition {settings.edition!r} but the topology is "
+            f"{topology.edition.code!r}",
+            _file_path("edition"),
+            f"set replicator:edition to {topology.edition.code}",
+        )
+    if settings.site not in topology.sites:
+        yield Problem(
+            f"site {settings.site!r} is not in the {topology.edition.code} topology",
+            _file_path("site"),
+            "use one of: " + ", ".join(topology.sites),
+        )
+        return
+    codes = [v.code for v in topology.venues if v.code]
+    selected = []
+    for i, code in enumerate(settings.venues or []):
+        if code in codes:
+            selected.append(code)
+        else:
+            yield Problem(
+                f"venue {code!r} is not a venue of {topology.edition.code}",
+                _file_path("venues", i),
+                "use codes from: " + ", ".join(codes),
+            )
+    for key in ("lan", "edge"):
+        subnet = getattr(settings.subnets, key)
+        if subnet.overlaps(topology.wan.supernet):
+            yield Problem(
+                f"{key} subnet {subnet} overlaps the WAN supernet {topology.wan.supernet}",
+                _file_path("subnets", key),
+                f"pick a private subnet outside {topology.wan.supernet}",
+            )
+    venues = selected if settings.venues is not None else None
+    deployed = {d.name: d for d in topology.deployed_services(settings.site, venues)}
+    for name, tier_kind, port, _host in settings.published_targets():
+        key = f"{name}/{tier_kind}:{port}"
+        service = deployed.get(name)
+        if service is None:
+            yield Problem(
+                f"{name!r} is not deployed on site {settings.site}",
+                _file_path("publish", key),
+                "publish one of this site's services: " + ", ".join(deployed),
+            )
+            continue
+        tier = service.service.tier(tier_kind)
+        if tier is None:
+            yield Problem(
+                f"{name!r} has no {tier_kind} tier",
+                _file_path("publish", key),
+                "use one of its tiers: " + ", ".join(t.kind for t in service.tiers),
+            )
+        elif tier.port(port) is None:
+            yield Problem(
+                f"{name}/{tier_kind} does not listen on port {port}",
+                _file_path("publish", key),
+                "use one of its ports: " + ", ".join(str(p.port) for p in tier.ports),
+            )
+
+
+def stack_path(project_root: Path, stack: str) -> Path:
+    return project_root / STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def list_stacks(project_root: Path) -> list[str]:
+    """Stack names, from ``stacks/Pulumi.<stack>.yaml``, sorted."""
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")]
+        for p in (project_root / STACKS_DIR).glob("Pulumi.*.yaml")
+    )
+
+
+def load_stack_settings(project_root: Path, stack: str) -> StackSettings:
+    path = stack_path(project_root, stack)
+    if not path.is_file():
+        raise TopologyError(
+            f"no stack {stack!r} (the file does not exist)",
+            file=path,
+            fix="use one of the stacks available: "
+            + (", ".join(list_stacks(project_root)) or "(none)"),
+        )
+    document = read_yaml(path, TopologyError)
+    config = document.get("config") if isinstance(document, CommentedMap) else None
+    if not isinstance(config, CommentedMap):
+        raise TopologyError(
+            "a stack file needs a `config:` mapping with the replicator:* keys",
+            file=path,
+            path="config",
+            line=line_of(document, "config") or 1,
+            fix="start from stacks/Pulumi.paris2024-itl.yaml",
+        )
+    return _settings(config, source=path, stack=stack, document=document)
+
+
+def stack_settings_from_config(
+    config: Mapping[str, object], *, source: str, stack: str | None = None
+) -> StackSettings:
+    """Settings from config already read, e.g. by the Pulumi program.
+
+    Keys are ``replicator:<key>`` (other namespaces are ignored) or bare
+    ``<key>``; object values may be JSON strings. `source` names where the
+    config came from (the stack file) in errors; `stack` defaults to
+    ``<edition>-<site>``.
+    """
+    return _settings(config, source=Path(source), stack=stack, document=None)
+
+
+def _settings(
+    config: Mapping[str, object], *, source: Path, stack: str | None, document: Any
+) -> StackSettings:
+    def locate(exc: TopologyError) -> TopologyError:
+        return exc.located(source, lambda p: line_of(document, p) if document is not None else None)
+
+    data: dict[str, object] = {}
+    problems: list[Problem] = []
+    for raw_key, value in config.items():
+        namespace, sep, key = str(raw_key).rpartition(":")
+        if sep and namespace != NAMESPACE:
+            continue  # another provider's or program's setting
+        field = _FIELD_OF.get(key)
+        if field is None:
+            problems.append(
+                Problem(
+                    f"unknown setting {NAMESPACE}:{key}",
+                    render_path([*_PREFIX, str(raw_key)]),
+                    "use one of: " + ", ".join(f"{NAMESPACE}:{k}" for k in FILE_KEYS.values()),
+                )
+            )
+            continue
+        if key in _OBJECT_KEYS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(
+                        f"{NAMESPACE}:{key} is not valid JSON ({exc.msg})",
+                        _file_path(field),
+                        "give it as a YAML mapping or list, or as valid JSON",
+                    )
+                )
+                continue
+        data[field] = value
+    if problems:
+        raise locate(TopologyError.from_problems(problems))
+    if stack is None and isinstance(data.get("edition"), str) and isinstance(data.get("site"), str):
+        stack = f"{data['edition']}-{data['site']}"
+    data["stack"] = stack if stack is not None else ""
+    data["source_file"] = source
+    try:
+        settings = StackSettings.model_validate(data)
+    except ValidationError as exc:
+        rename = {field: f"{NAMESPACE}:{key}" for field, key in FILE_KEYS.items()}
+        problems = problems_from_validation(exc, StackSettings, prefix=_PREFIX, rename=rename)
+        raise locate(TopologyError.from_problems(problems)) from None
+    except TopologyError as exc:
+        raise locate(exc) from None
+    settings._document = document
+    return settings
+
+
+def check_stack_set(settings: Sequence[StackSettings]) -> None:
+    """Check stacks that run side by side: disjoint subnets, distinct host ports per Docker host.
+
+    Each problem is reported against the later stack's file and names the earlier one.
+    """
+    found: list[tuple[StackSettings, Problem]] = []
+    subnets: list[tuple[ipaddress.IPv4Network, StackSettings, str]] = []
+    ports: dict[tuple[str, int], StackSettings] = {}
+    for s in settings:
+        for key in ("lan", "edge"):
+            net = getattr(s.subnets, key)
+            path = _file_path("subnets", key)
+            for other_net, other, other_key in subnets:
+                if net.overlaps(other_net):
+                    found.append(
+                        (
+                            s,
+                            Problem(
+                                f"{key} subnet {net} overlaps {other_key} subnet {other_net} of stack "
+                                f"{other.stack} ({other.source_file})",
+                                path,
+                                "give every stack its own subnets",
+                                s.line_of(path),
+                            ),
+                        )
+                    )
+            subnets.append((net, s, key))
+        for key, host_port in s.publish.items():
+            path = _file_path("publish", key)
+            other = ports.get((s.docker_host, host_port))
+            if other is not None:
+                found.append(
+                    (
+                        s,
+                        Problem(
+                            f"host port {host_port} is also published by stack {other.stack} "
+                            f"({other.source_file}) on the same Docker host",
+                            path,
+                            "give each stack its own host ports",
+                            s.line_of(path),
+                        ),
+                    )
+                )
+            ports.setdefault((s.docker_host, host_port), s)
+    if found:
+        raise TopologyError.from_problems([p for _, p in found], file=found[0][0].source_file)
