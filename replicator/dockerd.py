@@ -15,6 +15,7 @@ starting, so a stale file never blocks a start.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -60,7 +61,8 @@ class EngineInfo:
     docker_host: str
     # The pid of the dockerd replicator started (from its pid file), if it is that one.
     managed_pid: int | None = None
-    # True when this very call started the engine.
+    # True when the engine did not answer at first and this call brought it up
+    # (started dockerd, or waited for a start already in progress).
     started: bool = False
 
     def to_dict(self) -> dict:
@@ -218,12 +220,14 @@ def start_engine(
     binary: str | None = None,
     timeout: float | None = None,
     docker_host: str = DEFAULT_DOCKER_HOST,
-) -> int:
+) -> int | None:
     """Start dockerd in the background and wait until it answers on `docker_host`.
 
-    Returns the pid. If a dockerd recorded in `pidfile` is still running, only
-    waits for it. Raises EngineUnavailableError when dockerd is missing, we are
-    not root, it exits early or does not answer within `timeout` seconds.
+    Returns the pid of the dockerd replicator manages, or None when an engine
+    not started by replicator answered meanwhile. If a dockerd recorded in
+    `pidfile` is still running (another start in progress), only waits for it.
+    Raises EngineUnavailableError when dockerd is missing, we are not root, it
+    exits early or does not answer within `timeout` seconds.
     Defaults: PIDFILE, LOGFILE, DOCKERD, START_TIMEOUT, the default socket
     (`ensure_engine` only ever starts that one).
     """
@@ -233,11 +237,6 @@ def start_engine(
     timeout = START_TIMEOUT if timeout is None else timeout
     console = console or Console(stderr=True)
     path = _find_dockerd(binary)
-    pid = read_pidfile(pidfile)  # removes a stale pid file
-    if pid is not None:
-        console.print(f"dockerd (pid {pid}) from {pidfile} is running; waiting for its socket")
-        _wait_for_socket(pid, None, logfile, timeout, docker_host)
-        return pid
     if os.geteuid() != 0:
         raise EngineUnavailableError(
             "the Docker engine is not running and starting dockerd needs root",
@@ -245,23 +244,42 @@ def start_engine(
         )
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     logfile.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [path, "--pidfile", str(pidfile), "-H", docker_host]
-    with logfile.open("ab") as log:
-        log.write(
-            f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} replicator: {' '.join(cmd)}\n".encode()
-        )
-        log.flush()
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives this process and its terminal
-            close_fds=True,
-        )
-    console.print(f"starting dockerd (pid {proc.pid}), log: {logfile}")
-    _wait_for_socket(proc.pid, proc, logfile, timeout, docker_host)
-    return proc.pid
+    # One starter at a time (parallel test workers, two CLI runs): the others
+    # wait here, then find the engine answering or its pid file.
+    with _start_lock(pidfile.with_name(pidfile.name + ".lock")):
+        pid = read_pidfile(pidfile)  # removes a stale pid file
+        if pid is not None:
+            console.print(f"dockerd (pid {pid}) from {pidfile} is running; waiting for its socket")
+            _wait_for_socket(pid, None, logfile, timeout, docker_host)
+            return pid
+        if _ping(docker_host):
+            return None  # an engine started meanwhile, not by replicator
+        cmd = [path, "--pidfile", str(pidfile), "-H", docker_host]
+        with logfile.open("ab") as log:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(f"\n--- {stamp} replicator: {' '.join(cmd)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives this process and its terminal
+                close_fds=True,  # in particular not the start lock
+            )
+        console.print(f"starting dockerd (pid {proc.pid}), log: {logfile}")
+        _wait_for_socket(proc.pid, proc, logfile, timeout, docker_host)
+        return proc.pid
+
+
+@contextlib.contextmanager
+def _start_lock(path: Path):
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _wait_for_socket(

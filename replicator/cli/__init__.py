@@ -31,9 +31,25 @@ from replicator.cli import image  # noqa: E402,F401
 from replicator.cli import engine  # noqa: E402,F401
 
 
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    """Usage errors: typer 0.29 raises its own vendored click's, older ones click's."""
+    import click
+
+    types: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+
+        types.append(VendoredClickException)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns the exit code instead of exiting,
+        # and lets our errors through so they are shown without a traceback.
+        code = app(standalone_mode=False)
     except ReplicatorError as exc:
         err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
         sys.exit(int(exc.exit_code))
@@ -42,10 +58,7 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except _click_exception_types() as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -62,14 +62,29 @@ def main(argv: list[str] | None = None) -> int:
         _report(pulumi, str(exc))
     except Exception as exc:  # noqa: BLE001
         render = getattr(exc, "render", None)
-        # An error meant for the user (bad topology, bad stack config) needs no traceback.
-        _report(pulumi, render() if callable(render) else traceback.format_exc())
+        if callable(render):
+            # An error meant for the user (bad topology, bad stack config): no traceback.
+            _report(pulumi, render())
+        elif _from_engine(exc):
+            # The engine refused a resource and already showed why: no SDK traceback.
+            _report(pulumi, str(exc))
+        else:
+            _report(pulumi, traceback.format_exc())
         return 1
     finally:
         loop.close()
         sys.stdout.flush()
         sys.stderr.flush()
     return 0 if ok else 1
+
+
+def _from_engine(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "handle_grpc_error":
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _report(pulumi: object, message: str) -> None:

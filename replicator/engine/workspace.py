@@ -37,6 +37,7 @@ class Project:
 
     @classmethod
     def load(cls, root: Path) -> Project:
+        root = root.resolve()
         path = root / "Pulumi.yaml"
         if not path.is_file():
             raise InputError(f"no Pulumi.yaml in {root}", fix="run from the project checkout")

@@ -13,7 +13,7 @@ from replicator.topology.errors import Problem
 from replicator.topology.paths import PathPart, render_path
 
 if TYPE_CHECKING:
-    from replicator.topology.model import Figure, Topology
+    from replicator.topology.model import Figure, Location, Service, Topology
 
 _SOURCE_KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VENUE = "venue"
@@ -163,7 +163,10 @@ def _check_suites(topology: Topology) -> Iterator[Problem]:
 
 
 def _check_production(
-    here: list[PathPart], per_venue: bool, location: str, locations: dict
+    here: list[PathPart],
+    per_venue: bool,
+    location: str,
+    locations: dict[str, Location],
 ) -> Iterator[Problem]:
     parts = [*here, "production", "location"]
     if per_venue and location != VENUE:
@@ -193,7 +196,7 @@ def _check_production(
         )
 
 
-def _check_tiers(here: list[PathPart], service) -> Iterator[Problem]:
+def _check_tiers(here: list[PathPart], service: Service) -> Iterator[Problem]:
     kinds: dict[str, int] = {}
     for t, tier in enumerate(service.tiers):
         if tier.kind in kinds:

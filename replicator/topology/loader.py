@@ -165,9 +165,17 @@ def problems_from_validation(
     `rename` maps a top-level field to the key the file uses (stack config keys
     are camelCase with a namespace); `prefix` is the path of the validated mapping.
     """
+    errors = exc.errors(include_url=False)
+    locs = [tuple(p for p in e["loc"] if not _is_tag(p)) for e in errors]
     problems = []
-    for error in exc.errors(include_url=False):
-        loc = [part for part in error["loc"] if not _is_tag(part)]
+    for error, here in zip(errors, locs, strict=True):
+        # A list whose item failed is also reported "too short" (the failed item
+        # does not count): noise next to the item's own error.
+        if error["type"] == "too_short" and any(
+            len(other) > len(here) and other[: len(here)] == here for other in locs
+        ):
+            continue
+        loc = list(here)
         if rename and loc and isinstance(loc[0], str):
             loc[0] = rename.get(loc[0], loc[0])
         problems.append(
@@ -213,6 +221,22 @@ def _fix(error: ErrorDetails, model: type[BaseModel], loc: list[PathPart]) -> st
         return f"add {key!r}"
     if kind in {"value_error", "assertion_error"}:
         return "correct the value as the message says"
+    ctx = error.get("ctx") or {}
+    bounds = {
+        "greater_than_equal": ">=",
+        "greater_than": ">",
+        "less_than_equal": "<=",
+        "less_than": "<",
+    }
+    if kind in bounds:
+        limit = next(iter(v for k, v in ctx.items() if k in {"ge", "gt", "le", "lt"}), "?")
+        return f"use a number {bounds[kind]} {limit}"
+    if kind == "literal_error":
+        return f"use one of: {ctx.get('expected', '?')}"
+    if kind == "string_pattern_mismatch":
+        return f"write it to match {ctx.get('pattern', 'the pattern')}"
+    if kind == "too_short":
+        return f"give at least {ctx.get('min_length', 1)} item(s)"
     return f"give {render_path(loc) or 'it'} a value of the expected type"
 
 

@@ -47,7 +47,7 @@ def _integral(value: float) -> float:
     return int(value) if float(value).is_integer() else value
 
 
-Number = Annotated[float, AfterValidator(_integral)]
+Number = Annotated[float, Field(ge=0), AfterValidator(_integral)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 TierKind = Literal["web", "app", "db"]

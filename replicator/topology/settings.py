@@ -385,14 +385,14 @@ def check_stack_set(settings: Sequence[StackSettings]) -> None:
             subnets.append((net, s, key))
         for key, host_port in s.publish.items():
             path = _file_path("publish", key)
-            other = ports.get((s.docker_host, host_port))
-            if other is not None:
+            holder = ports.get((s.docker_host, host_port))
+            if holder is not None:
                 found.append(
                     (
                         s,
                         Problem(
-                            f"host port {host_port} is also published by stack {other.stack} "
-                            f"({other.source_file}) on the same Docker host",
+                            f"host port {host_port} is also published by stack {holder.stack} "
+                            f"({holder.source_file}) on the same Docker host",
                             path,
                             "give each stack its own host ports",
                             s.line_of(path),
@@ -400,5 +400,17 @@ def check_stack_set(settings: Sequence[StackSettings]) -> None:
                     )
                 )
             ports.setdefault((s.docker_host, host_port), s)
+    # Links reach per-venue services on another site (CTOC monitoring polls every
+    # venue's OVR), so every stack of an edition must select the same venues.
+    first = settings[0] if settings else None
+    for s in settings[1:]:
+        if first is not None and s.edition == first.edition and s.venues != first.venues:
+            path = _file_path("venues")
+            found.append((s, Problem(
+                f"venues {s.venues or 'all'} differ from those of stack {first.stack} "
+                f"({first.venues or 'all'}): links between sites reach every selected venue",
+                path, f"give every stack of edition {s.edition} the same replicator:venues",
+                s.line_of(path) or s.line_of("config"),
+            )))
     if found:
         raise TopologyError.from_problems([p for _, p in found], file=found[0][0].source_file)

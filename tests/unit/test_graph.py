@@ -30,7 +30,9 @@ def test_mermaid_has_every_service_and_link(paris: Topology) -> None:
     services = paris.deployed_services(None, VENUES)
     for service in services:
         node = _node_id(service.site, service.name)
-        assert re.search(rf'^    {node}\["{re.escape(service.name)}', text, re.M), service.name
+        assert re.search(rf'^    {node}\["{re.escape(service.name)}', text, re.MULTILINE), (
+            service.name
+        )
     assert 'ovr_aqc["ovr-aqc (Paris Aquatics Centre)"]' in text
     edges = [line for line in text.splitlines() if "-->" in line or "-.->" in line]
     links = paris.resolved_links(VENUES)
@@ -125,6 +127,12 @@ def test_command_unknown_venue(monkeypatch, capsys) -> None:
     assert "XYZ" in err
 
 
-def test_command_bad_format(monkeypatch, capsys) -> None:
-    code, _, _ = _run(monkeypatch, capsys, "--format", "svg")
-    assert code == 2
+def test_command_bad_format(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from replicator.cli import app
+
+    monkeypatch.setenv("REPLICATOR_PROJECT", str(PROJECT_ROOT))
+    result = CliRunner().invoke(app, ["graph", "--format", "svg"])
+    assert result.exit_code == 2
+    assert "svg" in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import MINIMAL, edit
+from topology_text import MINIMAL, edit
 
 from replicator.topology import Figure, Topology
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import edit, line_no
+from topology_text import edit, line_no
 
 from replicator.topology import (
     StackSettings,
@@ -71,7 +71,8 @@ def test_project_stacks(project_root: Path, paris: Topology) -> None:
     check_stack_set(loaded)
     toc = next(s for s in loaded if s.site == "toc")
     assert toc.venues is not None and 3 <= len(toc.venues) <= 4
-    assert {s.site: s.venues for s in loaded if s.site != "toc"} == {"itl": None, "ctoc": None}
+    # Every stack of the edition selects the same venues (check_stack_set enforces it).
+    assert {s.site: s.venues for s in loaded if s.site != "toc"} == {"itl": toc.venues, "ctoc": toc.venues}
     itl = next(s for s in loaded if s.site == "itl")
     assert itl.publish == {"odf-distributor/app:8080": 18080, "wrs/web:80": 18081}
 
@@ -130,8 +131,11 @@ def test_pulumi_config_form_equals_file_form(write_stack) -> None:
 def test_config_errors_name_the_source_and_key() -> None:
     with pytest.raises(TopologyError) as info:
         stack_settings_from_config(
-            {"replicator:edition": "paris2024", "replicator:site": "toc",
-             "replicator:subnets": "{lan: 10.0.0.0/24"},
+            {
+                "replicator:edition": "paris2024",
+                "replicator:site": "toc",
+                "replicator:subnets": "{lan: 10.0.0.0/24",
+            },
             source="stacks/Pulumi.paris2024-toc.yaml",
         )
     error = info.value
@@ -142,8 +146,11 @@ def test_config_errors_name_the_source_and_key() -> None:
 
 
 def test_config_stack_name_given(paris: Topology) -> None:
-    config = {"edition": "paris2024", "site": "itl",
-              "subnets": {"lan": "10.241.1.0/24", "edge": "10.241.101.0/24"}}
+    config = {
+        "edition": "paris2024",
+        "site": "itl",
+        "subnets": {"lan": "10.241.1.0/24", "edge": "10.241.101.0/24"},
+    }
     with pytest.raises(TopologyError) as info:
         stack_settings_from_config(config, source="x", stack="paris2024-toc")
     assert info.value.location.path == "config.replicator:site"
@@ -152,38 +159,134 @@ def test_config_stack_name_given(paris: Topology) -> None:
 
 # (case id, snippet of TOC, replacement, expected path, text on the expected line, message)
 CASES = [
-    ("stack-name-mismatch", "replicator:site: toc", "replicator:site: ctoc",
-     "config.replicator:site", "replicator:site:", "must be named <edition>-<site>"),
-    ("unknown-key", "  replicator:imageTag: v1\n", "  replicator:imageTag: v1\n  replicator:colour: red\n",
-     "config.replicator:colour", "replicator:colour", "unknown setting replicator:colour"),
-    ("missing-subnets", "  replicator:subnets:\n    lan: 10.241.3.0/24\n    edge: 10.241.103.0/24\n", "",
-     "config.replicator:subnets", "config:", "missing required key 'subnets'"),
-    ("public-subnet", "lan: 10.241.3.0/24", "lan: 1.2.3.0/24",
-     "config.replicator:subnets.lan", "lan: 1.2.3.0/24", "not a private"),
-    ("bad-subnet", "lan: 10.241.3.0/24", "lan: 10.241.3.7/24",
-     "config.replicator:subnets.lan", "lan: 10.241.3.7/24", "host bits"),
-    ("lan-edge-overlap", "edge: 10.241.103.0/24", "edge: 10.241.0.0/16",
-     "config.replicator:subnets.edge", "edge: 10.241.0.0/16", "overlaps the lan subnet"),
-    ("unknown-subnet-key", "    edge: 10.241.103.0/24\n", "    edge: 10.241.103.0/24\n    dmz: 10.9.9.0/24\n",
-     "config.replicator:subnets.dmz", "dmz:", "unknown key 'dmz'"),
-    ("host-port-too-low", "ovr-aqc/app:8080: 18084", "ovr-aqc/app:8080: 80",
-     "config.replicator:publish.ovr-aqc/app:8080", "ovr-aqc/app:8080: 80", "greater than or equal to 1024"),
-    ("host-port-too-high", "ovr-aqc/app:8080: 18084", "ovr-aqc/app:8080: 70000",
-     "config.replicator:publish.ovr-aqc/app:8080", "ovr-aqc/app:8080: 70000", "less than or equal to 65535"),
-    ("host-port-twice", "ovr-aqc/app:8080: 18084", "ovr-aqc/app:8080: 18083",
-     "config.replicator:publish.ovr-aqc/app:8080", "ovr-aqc/app:8080", "already used by 'operations-dashboard/web:80'"),
-    ("publish-key-malformed", "ovr-aqc/app:8080: 18084", "ovr-aqc:8080: 18084",
-     "config.replicator:publish.ovr-aqc:8080", "ovr-aqc:8080", "should match pattern"),
-    ("venue-twice", "    - STA\n", "    - AQC\n",
-     "config.replicator:venues[1]", None, "venue AQC is listed twice"),
-    ("venue-lowercase", "    - STA\n", "    - sta\n",
-     "config.replicator:venues[1]", "- sta", "should match pattern"),
-    ("empty-venues", "  replicator:venues:\n    - AQC\n    - STA\n", "  replicator:venues: []\n",
-     "config.replicator:venues", "replicator:venues", "empty venue list"),
-    ("docker-host", "unix:///var/run/docker.sock", "/var/run/docker.sock",
-     "config.replicator:dockerHost", "replicator:dockerHost", "not a Docker host URL"),
-    ("image-tag", "replicator:imageTag: v1", "replicator:imageTag: 'v 1'",
-     "config.replicator:imageTag", "replicator:imageTag", "should match pattern"),
+    (
+        "stack-name-mismatch",
+        "replicator:site: toc",
+        "replicator:site: ctoc",
+        "config.replicator:site",
+        "replicator:site:",
+        "must be named <edition>-<site>",
+    ),
+    (
+        "unknown-key",
+        "  replicator:imageTag: v1\n",
+        "  replicator:imageTag: v1\n  replicator:colour: red\n",
+        "config.replicator:colour",
+        "replicator:colour",
+        "unknown setting replicator:colour",
+    ),
+    (
+        "missing-subnets",
+        "  replicator:subnets:\n    lan: 10.241.3.0/24\n    edge: 10.241.103.0/24\n",
+        "",
+        "config.replicator:subnets",
+        "config:",
+        "missing required key 'subnets'",
+    ),
+    (
+        "public-subnet",
+        "lan: 10.241.3.0/24",
+        "lan: 1.2.3.0/24",
+        "config.replicator:subnets.lan",
+        "lan: 1.2.3.0/24",
+        "not a private",
+    ),
+    (
+        "bad-subnet",
+        "lan: 10.241.3.0/24",
+        "lan: 10.241.3.7/24",
+        "config.replicator:subnets.lan",
+        "lan: 10.241.3.7/24",
+        "host bits",
+    ),
+    (
+        "lan-edge-overlap",
+        "edge: 10.241.103.0/24",
+        "edge: 10.241.0.0/16",
+        "config.replicator:subnets.edge",
+        "edge: 10.241.0.0/16",
+        "overlaps the lan subnet",
+    ),
+    (
+        "unknown-subnet-key",
+        "    edge: 10.241.103.0/24\n",
+        "    edge: 10.241.103.0/24\n    dmz: 10.9.9.0/24\n",
+        "config.replicator:subnets.dmz",
+        "dmz:",
+        "unknown key 'dmz'",
+    ),
+    (
+        "host-port-too-low",
+        "ovr-aqc/app:8080: 18084",
+        "ovr-aqc/app:8080: 80",
+        "config.replicator:publish.ovr-aqc/app:8080",
+        "ovr-aqc/app:8080: 80",
+        "greater than or equal to 1024",
+    ),
+    (
+        "host-port-too-high",
+        "ovr-aqc/app:8080: 18084",
+        "ovr-aqc/app:8080: 70000",
+        "config.replicator:publish.ovr-aqc/app:8080",
+        "ovr-aqc/app:8080: 70000",
+        "less than or equal to 65535",
+    ),
+    (
+        "host-port-twice",
+        "ovr-aqc/app:8080: 18084",
+        "ovr-aqc/app:8080: 18083",
+        "config.replicator:publish.ovr-aqc/app:8080",
+        "ovr-aqc/app:8080",
+        "already used by 'operations-dashboard/web:80'",
+    ),
+    (
+        "publish-key-malformed",
+        "ovr-aqc/app:8080: 18084",
+        "ovr-aqc:8080: 18084",
+        "config.replicator:publish.ovr-aqc:8080",
+        "ovr-aqc:8080",
+        "should match pattern",
+    ),
+    (
+        "venue-twice",
+        "    - STA\n",
+        "    - AQC\n",
+        "config.replicator:venues[1]",
+        None,
+        "venue AQC is listed twice",
+    ),
+    (
+        "venue-lowercase",
+        "    - STA\n",
+        "    - sta\n",
+        "config.replicator:venues[1]",
+        "- sta",
+        "should match pattern",
+    ),
+    (
+        "empty-venues",
+        "  replicator:venues:\n    - AQC\n    - STA\n",
+        "  replicator:venues: []\n",
+        "config.replicator:venues",
+        "replicator:venues",
+        "empty venue list",
+    ),
+    (
+        "docker-host",
+        "unix:///var/run/docker.sock",
+        "/var/run/docker.sock",
+        "config.replicator:dockerHost",
+        "replicator:dockerHost",
+        "not a Docker host URL",
+    ),
+    (
+        "image-tag",
+        "replicator:imageTag: v1",
+        "replicator:imageTag: 'v 1'",
+        "config.replicator:imageTag",
+        "replicator:imageTag",
+        "should match pattern",
+    ),
 ]
 
 
@@ -313,3 +416,17 @@ def test_settings_are_frozen(project_root: Path) -> None:
     assert isinstance(settings, StackSettings)
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
         settings.site = "toc"  # type: ignore[misc]
+
+
+def test_stacks_of_one_edition_must_select_the_same_venues() -> None:
+    from replicator.paths import find_project_root
+    from replicator.topology import TopologyError, check_stack_set, load_stack_settings
+
+    root = find_project_root()
+    itl = load_stack_settings(root, "paris2024-itl")
+    toc = load_stack_settings(root, "paris2024-toc")
+    check_stack_set([itl, toc])  # the shipped stacks agree
+    other = toc.model_copy(update={"venues": ["AQC"]})
+    with pytest.raises(TopologyError) as info:
+        check_stack_set([itl, other])
+    assert "venues ['AQC'] differ from those of stack paris2024-itl" in str(info.value)

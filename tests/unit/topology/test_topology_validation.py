@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, edit, line_no
+from topology_text import MINIMAL, edit, line_no
 
 from replicator.errors import ExitCode, InputError
 from replicator.topology import TopologyError, load_edition, load_topology
@@ -33,8 +33,10 @@ CASES = [
     (
         "unknown-service-key",
         '        version: "1.0"\n        tiers:\n          - kind: app\n            instances: 2',
-        '        version: "1.0"\n        colour: red\n        tiers:\n'
-        "          - kind: app\n            instances: 2",
+        (
+            '        version: "1.0"\n        colour: red\n        tiers:\n'
+            "          - kind: app\n            instances: 2"
+        ),
         "suites[0].services[0].colour",
         "colour: red",
         "unknown key 'colour'",
@@ -146,8 +148,10 @@ CASES = [
     (
         "duplicate-link",
         "purpose: results upload}\n",
-        "purpose: results upload}\n"
-        "  - {from: results/app, to: api/app, port: 8080, protocol: http, purpose: again}\n",
+        (
+            "purpose: results upload}\n"
+            "  - {from: results/app, to: api/app, port: 8080, protocol: http, purpose: again}\n"
+        ),
         "links[2]",
         "purpose: again",
         "already declared by links[1]",
@@ -187,8 +191,10 @@ CASES = [
     (
         "port-clash-in-tier",
         "              - {port: 8080, protocol: http}\n          - kind: db",
-        "              - {port: 8080, protocol: http}\n"
-        "              - {port: 8080, protocol: https}\n          - kind: db",
+        (
+            "              - {port: 8080, protocol: http}\n"
+            "              - {port: 8080, protocol: https}\n          - kind: db"
+        ),
         "suites[0].services[0].tiers[0].ports[1].port",
         "{port: 8080, protocol: https}",
         "port 8080 is already declared by ports[0]",
@@ -368,8 +374,13 @@ def test_error_is_an_input_error_with_exit_code_2(topology_error) -> None:
 
 
 def test_unknown_key_fix_lists_the_allowed_keys(topology_error) -> None:
-    error = topology_error(edit(MINIMAL, "- {port: 5432, protocol: postgres}",
-                                "- {port: 5432, protocol: postgres, tls: true}"))
+    error = topology_error(
+        edit(
+            MINIMAL,
+            "- {port: 5432, protocol: postgres}",
+            "- {port: 5432, protocol: postgres, tls: true}",
+        )
+    )
     assert error.fix == "remove 'tls'; allowed keys here: port, protocol"
 
 
@@ -379,15 +390,18 @@ def test_every_problem_is_reported(topology_error) -> None:
     error = topology_error(text)
     paths = [p.path for p in error.problems]
     assert paths == ["suites[0].services[0].site", "links[0].to"]
-    assert [p.line for p in error.problems] == [line_no(text, "site: mars"),
-                                                line_no(text, "to: nope/db")]
+    assert [p.line for p in error.problems] == [
+        line_no(text, "site: mars"),
+        line_no(text, "to: nope/db"),
+    ]
     assert "1 more problem(s)" in error.render()
     assert "links[0].to: link end 'nope' is not a service" in error.render()
 
 
 def test_duplicate_source_key_is_reported_at_the_second_one(topology_error) -> None:
-    text = edit(MINIMAL, "  other-source: {title: Other source",
-                "  demo-source: {title: Other source")
+    text = edit(
+        MINIMAL, "  other-source: {title: Other source", "  demo-source: {title: Other source"
+    )
     error = topology_error(text)
     assert error.location.path == "sources.demo-source"
     assert error.location.line == line_no(text, "demo-source: {title: Other")
@@ -409,8 +423,11 @@ def test_bad_source_key(topology_error) -> None:
 
 
 def test_yaml_syntax_error_names_file_and_line(topology_error) -> None:
-    text = edit(MINIMAL, "  hub: {title: Hub, location: hub-site}",
-                "  hub: {title: [Hub, location: hub-site}")
+    text = edit(
+        MINIMAL,
+        "  hub: {title: Hub, location: hub-site}",
+        "  hub: {title: [Hub, location: hub-site}",
+    )
     error = topology_error(text)
     assert error.location.line == line_no(text, "title: [Hub")
     assert "invalid YAML" in error.message
@@ -421,7 +438,10 @@ def test_bad_indentation_is_a_syntax_error(topology_error) -> None:
     text = edit(MINIMAL, "        title: Results\n", "       title: Results\n")
     error = topology_error(text)
     assert "invalid YAML" in error.message
-    assert error.location.line in (line_no(text, "title: Results"), line_no(text, "title: Results") + 1)
+    assert error.location.line in (
+        line_no(text, "title: Results"),
+        line_no(text, "title: Results") + 1,
+    )
 
 
 def test_document_must_be_a_mapping(topology_error) -> None:
@@ -461,3 +481,11 @@ def test_missing_file_given_by_path(tmp_path: Path) -> None:
     assert info.value.location.file == tmp_path / "nope.yaml"
     assert "does not exist" in info.value.message
     assert "nope" in info.value.render()
+
+
+def test_a_bad_list_item_is_one_problem(topology_error) -> None:
+    # pydantic also calls the list "too short" once its only item fails: not reported.
+    text = edit(MINIMAL, "instances: 2", "instances: -1")
+    error = topology_error(text)
+    assert [p.path for p in error.problems] == ["suites[0].services[0].tiers[0].instances"]
+    assert error.fix == "use a number >= 1"
