@@ -121,6 +121,8 @@ class Deployment:
     def _checkpoint(self) -> None:
         if self.preview or self.store is None:
             return
+        # Snapshot and write under one lock: two threads must never write an
+        # older snapshot after a newer one.
         with self._lock:
             snapshot = StackState(
                 stack=self.stack,
@@ -131,7 +133,7 @@ class Deployment:
                 pending=list(self.pending),
                 last_operation=self.old_state.last_operation,
             )
-        self.store.save(snapshot)
+            self.store.save(snapshot)
 
     def save_final(self, result: str, started: str) -> None:
         if self.store is None or self.preview:
@@ -164,8 +166,12 @@ class Deployment:
                 ref = self._ensure_default_provider(version)
             if ref in self._providers:
                 return ref, self._providers[ref]
-            purn, _ = urns.parse_provider_ref(ref)
-            record = self.live.get(purn) or self.old.get(purn)
+            purn, pid = urns.parse_provider_ref(ref)
+            # The reference names one provider instance (URN and ID): after a host
+            # change the old ID still means the old host, so deletes go there.
+            record = next((r for r in (self.live.get(purn), self.old.get(purn),
+                                       *[o for o in self.replaced_old if o.urn == purn])
+                           if r is not None and r.id == pid), None)
             host = (record.inputs.get("host") if record else None) or default_docker_host()
             provider = DockerProvider(host)
             self._providers[ref] = provider
@@ -233,19 +239,20 @@ class Deployment:
     def _register_component(self, urn: str, goal: Goal, parent: str) -> RegisterResult:
         old = self.old.get(urn)
         op = Op.SAME if old else Op.CREATE
+        self._claim(urn, goal)
         step = self._new_step(urn, goal.type, op, custom=False, parent=parent)
         record = ResourceState(urn=urn, type=goal.type, custom=False, parent=parent,
                                inputs={}, outputs=old.outputs if old else {},
                                dependencies=goal.dependencies, protect=goal.protect,
                                created=old.created if old else _now(), modified=_now())
         with self._lock:
-            self.registered.append(urn)
             self.live[urn] = record
         if self.preview:
             self.sink.step_planned(step)
         else:
             self._begin(step)
-            self._checkpoint()
+            if op != Op.SAME:
+                self._checkpoint()
             self._emit_done(step)
         return RegisterResult(urn, "", {})
 
@@ -283,11 +290,14 @@ class Deployment:
             self._fail_step(urn, goal, parent, diff.op,
                             f"resource {urns.name_of(urn)} is protected and cannot be replaced "
                             f"({diff.describe()}): set protect=False first")
+        self._claim(urn, goal)
         step = self._new_step(urn, goal.type, diff.op, custom=True, parent=parent, diff=diff)
-        with self._lock:
-            self.registered.append(urn)
 
         if self.preview:
+            if diff.op == Op.REPLACE and old is not None and (
+                    diff.delete_before_replace or provider.object_name(goal.type, inputs)
+                    == provider.object_name(goal.type, old.inputs)):
+                self._delete_dependents(urn)  # in preview: only marks them as replaced
             self.sink.step_planned(step)
             if diff.op == Op.SAME and old:
                 outputs, rid = old.outputs, old.id
@@ -315,9 +325,21 @@ class Deployment:
                               keep_created=diff.op in (Op.SAME, Op.UPDATE))
         with self._lock:
             self.live[urn] = record
-        self._checkpoint()
+        if diff.op != Op.SAME:
+            # Unchanged resources are saved with the final state: a no-op run
+            # should not rewrite the state file once per resource.
+            self._checkpoint()
         self._emit_done(step)
         return RegisterResult(urn, rid, self._wire_outputs(outputs, goal))
+
+    def _claim(self, urn: str, goal: Goal) -> None:
+        """Record a registration; the same URN twice in one run is a program error."""
+        with self._lock:
+            if urn in self.registered:
+                self.failed = True
+                raise StepFailed(f"Duplicate resource URN {urn!r}: two resources of type "
+                                 f"{goal.type} are named {goal.name!r}; give each a unique name")
+            self.registered.append(urn)
 
     def _fail_step(self, urn: str, goal: Goal, parent: str, op: Op, message: str) -> None:
         step = self._new_step(urn, goal.type, op, custom=True, parent=parent)
@@ -413,6 +435,15 @@ class Deployment:
             victims = [self.live[u] for u in closure if u in self.live and self.live[u].custom]
         if not victims:
             return
+        protected = [urns.name_of(v.urn) for v in victims if v.protect]
+        if protected:
+            raise StepFailed(
+                f"replacing {urns.name_of(urn)} would delete the protected resource(s) "
+                f"{', '.join(sorted(protected))} that depend on it: set protect=False on them first")
+        if self.preview:
+            with self._lock:
+                self.gone_for_replacement.update(v.urn for v in victims)
+            return
         self._delete_records(victims, reason="replaced with a resource it depends on",
                              for_replacement=True)
 
@@ -449,10 +480,15 @@ class Deployment:
     def register_outputs(self, urn: str, outputs: dict[str, Any]) -> None:
         with self._lock:
             if urn == self._root_urn or urns.type_of(urn) == urns.STACK_TYPE:
+                changed = self.stack_outputs != outputs
                 self.stack_outputs = outputs
             elif urn in self.live:
+                changed = self.live[urn].outputs != outputs
                 self.live[urn] = replace(self.live[urn], outputs=outputs)
-        self._checkpoint()
+            else:
+                changed = False
+        if changed:
+            self._checkpoint()
 
     # ------------------------------------------------------------------ finishing
     def plan_deletes(self) -> list[ResourceState]:
@@ -548,8 +584,7 @@ class Deployment:
                         self.live.pop(record.urn, None)
             else:
                 drift = provider.drift(record.type, read.observed, reveal(record.inputs))
-                changed = read.observed != record.observed or \
-                    reveal(read.outputs) != reveal(record.outputs)
+                changed = reveal(read.outputs) != reveal(record.outputs)
                 op = Op.UPDATE if (drift or changed) else Op.SAME
                 step = self._new_step(record.urn, record.type, op, custom=True, parent=record.parent,
                                       diff=DiffResult(op, reason=drift))

@@ -183,11 +183,15 @@ def diff_inputs(
         return DiffResult(Op.CREATE)
     changed = changed_keys(old_inputs, new_inputs, schema)
     replace_keys = [k for k in changed if k not in schema.updatable]
-    forced = [p for p in (replace_on_changes or []) if parse_path(p) and parse_path(p)[0] in changed]
-    for path in forced:
-        key = str(parse_path(path)[0])
-        if key not in replace_keys:
-            replace_keys.append(key)
+    for path in replace_on_changes or []:
+        tokens = parse_path(path)
+        if not tokens or tokens[0] not in changed:
+            continue
+        # Only the named path counts, not a sibling inside the same property.
+        if _differs(_get(old_inputs, tokens)[1], _get(new_inputs, tokens)[1]):
+            key = str(tokens[0])
+            if key not in replace_keys:
+                replace_keys.append(key)
     if provider_changed:
         return DiffResult(Op.REPLACE, tuple(changed), tuple(replace_keys) or ("provider",),
                           "provider changed", delete_before_replace)

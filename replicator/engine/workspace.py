@@ -89,5 +89,8 @@ class Project:
                     file=path, path=f"config.{key}",
                     fix="remove the key from the stack file",
                 )
-            config[full] = value if isinstance(value, str) else json.dumps(value)
+            # Pulumi config values are strings; YAML may have read a date or a number.
+            config[full] = value if isinstance(value, str) else (
+                json.dumps(value, default=str) if isinstance(value, (dict, list)) else
+                json.dumps(value) if isinstance(value, bool) or value is None else str(value))
         return config, secret_keys

@@ -169,10 +169,6 @@ def test_replace_on_changes_with_a_nested_path_uses_its_top_level_property() -> 
     assert result.replace_keys == ("spec",)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: diff_inputs forces a replacement when ANY part of the top-level property of a "
-    "nested replaceOnChanges path changes (spec.other here), where Pulumi replaces only "
-    "when the named path (spec.input) changes"))
 def test_replace_on_changes_nested_path_ignores_sibling_changes() -> None:
     schema = Schema(updatable=frozenset({"spec"}))
     result = diff_inputs({"spec": {"input": "a", "other": 1}}, {"spec": {"input": "a", "other": 2}},

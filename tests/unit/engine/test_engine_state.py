@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -246,13 +247,17 @@ def holder(tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), STACK],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(30, proc.kill)  # never hang on a child that does not start
+    watchdog.start()
     try:
         line = proc.stdout.readline() if proc.stdout else ""
+        watchdog.cancel()
         if line.strip() != "LOCKED":
             proc.kill()
             raise AssertionError(f"the lock holder did not start: {proc.stderr.read() if proc.stderr else ''}")
         yield proc
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)

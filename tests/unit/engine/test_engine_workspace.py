@@ -188,10 +188,6 @@ def test_invalid_stack_yaml_names_the_line(tmp_path: Path) -> None:
     assert info.value.location.line is not None
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: Project.stack_config JSON-encodes every non-string value, and the YAML loader "
-    "turns an unquoted date (e.g. `replicator:imageTag: 2024-07-26`) into datetime.date: "
-    "json.dumps raises TypeError instead of passing the text through"))
 def test_date_like_value_is_passed_as_text(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     write_stack(root, "s1", "config:\n  demo:imageTag: 2024-07-26\n")
@@ -199,17 +195,13 @@ def test_date_like_value_is_passed_as_text(tmp_path: Path) -> None:
     assert config["demo:imageTag"] == "2024-07-26"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: Project.stack_config reports an unknown stack with "
-    "`path.relative_to(self.root)`; stack_config_dir is resolved but root is not, so with a "
-    "relative project root (Project.load(Path('.'))) it raises ValueError instead of the "
-    "InputError listing the stacks"))
 def test_unknown_stack_with_a_relative_project_root(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path)
     write_stack(root, "s1", "config: {}\n")
     monkeypatch.chdir(root)
     project = Project.load(Path("."))
+    assert project.root.is_absolute()
     assert project.stack_config("s1") == ({}, [])
     with pytest.raises(InputError, match="s1"):
         project.stack_config("nope")
