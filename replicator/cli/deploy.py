@@ -56,27 +56,51 @@ def _backend(engine: str, root: Path):  # noqa: ANN202 - returns one of two runn
 
 def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel: int,
               as_json: bool, show_same: bool, refresh: bool = False) -> list[RunResult]:
+    """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
+    from replicator.engine import StackRunner
+    from replicator.engine.multistack import run_stacks
+
     root = find_project_root()
     backend = _backend(engine, root)
-    results: list[RunResult] = []
     out = err if as_json else console
-    for target in targets:
+    names = [t.name for t in targets]
+    concurrent = isinstance(backend, StackRunner) and len(names) > 1
+    sinks: dict[str, ConsoleSink | RecordingSink] = {}
+
+    def make_sink(stack: str) -> ConsoleSink | RecordingSink:
         if as_json:
-            sink = RecordingSink()
-            result = backend.run(target.name, verb, sink, refresh_first=refresh)
+            sink: ConsoleSink | RecordingSink = RecordingSink()
         else:
-            with ConsoleSink(out, stack=target.name, verb=verb.value, show_same=show_same) as sink:
-                result = backend.run(target.name, verb, sink, refresh_first=refresh)
+            sink = ConsoleSink(out, stack=stack, verb=verb.value, show_same=show_same,
+                               prefix=f"{stack}: " if concurrent else "", live=not concurrent)
+            sink.__enter__()
+        sinks[stack] = sink
+        return sink
+
+    results: list[RunResult] = []
+    if concurrent:
+        assert isinstance(backend, StackRunner)
+        results = run_stacks(backend, names, verb, make_sink, refresh_first=refresh)
+    else:
+        # One by one: dependents are destroyed before the stack they reference.
+        for name in reversed(names) if verb == Mode.DESTROY else names:
+            result = backend.run(name, verb, make_sink(name), refresh_first=refresh)
+            results.append(result)
+            if not result.succeeded:
+                break
+    for result in results:
+        sink = sinks.get(result.stack)
+        if isinstance(sink, ConsoleSink):
+            sink.__exit__(None, None, None)
             if verb == Mode.PREVIEW:
                 sink.print_plan()
             sink.print_summary(result.steps, preview=verb == Mode.PREVIEW, seconds=result.seconds)
-        results.append(result)
+    for result in results:
         if not result.succeeded:
-            out.print(f"[bold red]error:[/] {target.name}: {result.error}", highlight=False)
-            if verb != Mode.PREVIEW:
-                out.print("[dim]The state holds every step that finished: fix the cause and run "
-                          "the same command again to finish the job.[/]")
-            break
+            out.print(f"[bold red]error:[/] {result.stack}: {result.error}", highlight=False)
+    if any(not r.succeeded for r in results) and verb != Mode.PREVIEW:
+        out.print("[dim]The state holds every step that finished: fix the cause and run "
+                  "the same command again to finish the job.[/]")
     if as_json:
         print(json.dumps([r.to_json() for r in results], indent=2))
     return results
@@ -121,7 +145,7 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
 def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
          json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8) -> None:
     """Delete every Docker object of the stack (`pulumi destroy`)."""
-    targets = list(reversed(resolve_targets(find_project_root(), stack, edition)))
+    targets = resolve_targets(find_project_root(), stack, edition)  # _run_each reverses
     names = ", ".join(t.name for t in targets)
     _confirm(f"Delete every resource of {names}?", yes)
     _exit_for(_run_each(targets, Mode.DESTROY, engine=engine, parallel=parallel, as_json=json_,

@@ -29,11 +29,15 @@ _SUMMARY_ORDER = [Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME]
 
 class ConsoleSink:
     def __init__(self, console: Console, *, stack: str, verb: str, show_same: bool = False,
-                 secrets: list[str] | None = None) -> None:
+                 secrets: list[str] | None = None, prefix: str = "", live: bool = True) -> None:
         self.console = console
         self.stack = stack
         self.verb = verb
         self.show_same = show_same
+        # Several stacks at once: lines carry the stack's name, no live status line
+        # (a terminal has room for one).
+        self.prefix = prefix
+        self.live = live
         self.planned: list[Step] = []
         self.finished: list[Step] = []
         self.running: set[str] = set()
@@ -46,7 +50,7 @@ class ConsoleSink:
         title = {"preview": "Previewing update", "up": "Updating", "destroy": "Destroying",
                  "refresh": "Refreshing"}.get(self.verb, self.verb)
         self.console.print(f"[bold]{title}[/] ([cyan]{self.stack}[/])")
-        if self.console.is_terminal and self.verb != "preview":
+        if self.console.is_terminal and self.verb != "preview" and self.live:
             self._status = self.console.status(self._status_text())
             self._status.start()
         return self
@@ -83,7 +87,8 @@ class ConsoleSink:
             return
         style = "red" if step.error else _STYLE.get(step.op, "")
         word = f"{step.op.value} failed" if step.error else step.op.past
-        line = Text(f" {step.op.symbol:<2} ", style=style)
+        line = Text(self.prefix, style="cyan")
+        line.append(f" {step.op.symbol:<2} ", style=style)
         line.append(f"{_short_type(step.type):<28} ", style="bold" if step.custom else "")
         line.append(f"{step.name} ")
         line.append(f"{word} ({step.seconds:.1f}s)", style=style)
@@ -100,7 +105,9 @@ class ConsoleSink:
         style = {"error": "red", "warning": "yellow"}.get(diag.severity, "")
         prefix = f"{diag.severity}: " if diag.severity in ("error", "warning") else ""
         where = f"{diag.urn.split('::')[-1]}: " if diag.urn else ""
-        self.console.print(Text(f"    {prefix}{where}{message}", style=style), soft_wrap=True)
+        line = Text(self.prefix, style="cyan")
+        line.append(f"    {prefix}{where}{message}", style=style)
+        self.console.print(line, soft_wrap=True)
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -112,6 +119,8 @@ class ConsoleSink:
         self.console.print(render_plan(self.planned, show_same=self.show_same))
 
     def print_summary(self, steps: list[Step], *, preview: bool, seconds: float) -> None:
+        if self.prefix:
+            self.console.print(f"[bold]{self.stack}[/]")
         self.console.print(render_summary(steps, preview=preview))
         self.console.print(f"Duration: {seconds:.1f}s")
 

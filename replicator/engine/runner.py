@@ -67,6 +67,8 @@ class StackRunner:
         self.workdir = workdir
         self.parallel = parallel
         self.secrets = SecretsManager.for_workdir(workdir)
+        # Set by multistack.run_stacks while several stacks run at once.
+        self.barrier: Any = None
 
     def store(self, stack: str) -> StateStore:
         return StateStore(self.workdir, stack, self.project.name, self.secrets)
@@ -77,6 +79,10 @@ class StackRunner:
     def read_stack_outputs(self, ref: str) -> dict[str, Any] | None:
         """Outputs of another stack, for StackReference (`org/project/stack` or `stack`)."""
         stack = ref.rsplit("/", 1)[-1]
+        barrier = self.barrier
+        if barrier is not None and stack in barrier and not barrier.wait(stack):
+            raise StepFailed(f"stack reference {ref}: stack {stack} did not finish successfully "
+                             "in this run, so this stack cannot use its outputs")
         store = self.store(stack)
         if not store.exists():
             return None
