@@ -19,10 +19,11 @@ import pulumi_docker as docker
 # sys.path, but be explicit so the unit tests and both engines agree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from components import naming  # noqa: E402
-from components.site import Site, SiteArgs  # noqa: E402
-from components.wan import InterSiteNetworks, circuits_of  # noqa: E402
-from replicator.topology import load_edition, stack_settings_from_config  # noqa: E402
+from components import naming
+from components.site import Site, SiteArgs
+from components.wan import InterSiteNetworks, circuits_of
+
+from replicator.topology import load_edition, stack_settings_from_config
 
 CONFIG_KEYS = ("edition", "site", "dockerHost", "subnets", "venues", "imageTag", "publish")
 

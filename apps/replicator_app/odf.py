@@ -435,12 +435,13 @@ class VenueFeed:
         self.competition_code = competition_code
         self.source = source or f"OVR{self.venue}"
         self.versions: dict[str, int] = versions if versions is not None else {}
+        self.produced = 0
         self.language, self.feed_flag = language, feed_flag
         self.rng = random.Random(seed if seed is not None else zlib.crc32(self.venue.encode()))
         self._units = self._all_units()
         self._next_unit = 0
         self._active: list[list] = []  # [unit, step index]
-        self._active_units = active_units
+        self.active_units = active_units
 
     def _all_units(self) -> list[Unit]:
         units = []
@@ -457,6 +458,7 @@ class VenueFeed:
         identity = "|".join(identity_parts)
         version = self.versions.get(identity, 0) + 1
         self.versions[identity] = version
+        self.produced += 1
         return version
 
     def message(self, document_type: str, document_code: str, status: str | None,
@@ -499,7 +501,7 @@ class VenueFeed:
         if wanted and wanted.isdisjoint(t for t, _, _ in LIFECYCLE + FINAL_EXTRA):
             return self._standalone(sorted(wanted))
         for _ in range(10_000):
-            if len(self._active) < self._active_units:
+            while len(self._active) < self.active_units:
                 unit = self._units[self._next_unit % len(self._units)]
                 self._next_unit += 1
                 self._active.append([unit, 0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,9 +23,9 @@ from replicator.stacks import CheckedStack, resolve_targets
 console = Console()
 err = Console(stderr=True)
 
-StackArg = Annotated[Optional[str], typer.Argument(help="Stack name, e.g. paris2024-itl.",
+StackArg = Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
                                                    show_default=False)]
-EditionOpt = Annotated[Optional[str], typer.Option("--edition", "-e",
+EditionOpt = Annotated[str | None, typer.Option("--edition", "-e",
                                                    help="All stacks of an edition, in dependency order.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")]
@@ -48,7 +48,7 @@ def _confirm(question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.CANCELLED))
 
 
-def _backend(engine: str, root: Path):  # noqa: ANN202 - returns one of two runner types
+def _backend(engine: str, root: Path):
     from replicator.engine.selection import select_backend
 
     return select_backend(engine, root, work_dir(root))

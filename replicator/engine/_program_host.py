@@ -95,4 +95,9 @@ def _report(pulumi: object, message: str) -> None:
 
 
 if __name__ == "__main__":
+    profile_to = os.environ.get("REPLICATOR_PROFILE_PROGRAM")
+    if profile_to:  # a developer's aid: where does the program's time go?
+        import cProfile
+
+        sys.exit(cProfile.run("main()", profile_to) or 0)
     sys.exit(main())

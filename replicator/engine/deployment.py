@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from replicator.engine import urn as urns
 from replicator.engine.diff import DiffResult, Op, apply_ignore_changes, deletion_order, diff_inputs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Self
 
 from rich.console import Console
 from rich.status import Status
@@ -46,7 +47,7 @@ class ConsoleSink:
         self._status: Status | None = None
 
     # -- lifecycle -------------------------------------------------------------
-    def __enter__(self) -> ConsoleSink:
+    def __enter__(self) -> Self:
         title = {"preview": "Previewing update", "up": "Updating", "destroy": "Destroying",
                  "refresh": "Refreshing"}.get(self.verb, self.verb)
         self.console.print(f"[bold]{title}[/] ([cyan]{self.stack}[/])")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from concurrent import futures
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from google.protobuf import empty_pb2
@@ -138,7 +138,7 @@ class MonitorServer:
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self.address = f"127.0.0.1:{self.port}"
 
-    def __enter__(self) -> MonitorServer:
+    def __enter__(self) -> Self:
         self._server.start()
         return self
 

@@ -23,7 +23,7 @@ class PulumiCliRunner:
         self.project_root = project_root
         self.workdir = workdir
 
-    def _stack(self, name: str):  # noqa: ANN202
+    def _stack(self, name: str):
         from pulumi import automation as auto
 
         backend = self.workdir / "pulumi-backend"
@@ -38,7 +38,7 @@ class PulumiCliRunner:
         return auto.create_or_select_stack(stack_name=name, work_dir=str(self.project_root),
                                            opts=ws)
 
-    def load_state(self, stack: str):  # noqa: ANN201 - parity with StackRunner
+    def load_state(self, stack: str):
         raise NotImplementedError("use `pulumi stack export` with the file backend")
 
     def run(self, stack: str, verb: Mode, sink: EventSink, *, refresh_first: bool = False) -> RunResult:

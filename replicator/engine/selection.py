@@ -15,7 +15,7 @@ from replicator.errors import EngineUnavailableError, InputError
 ENGINES = ("auto", "embedded", "pulumi")
 
 
-def select_backend(engine: str, project_root: Path, workdir: Path, *, parallel: int = 8):  # noqa: ANN201
+def select_backend(engine: str, project_root: Path, workdir: Path, *, parallel: int = 8):
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
     has_cli = shutil.which("pulumi") is not None

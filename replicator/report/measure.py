@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from replicator.errors import EngineUnavailableError, InputError
+from replicator.errors import EngineUnavailableError, InputError, ReplicatorError
 from replicator.stacks import CheckedStack
 
 EDITION_LABEL = "replicator.edition"
 STACK_LABEL = "replicator.stack"
 SITE_LABEL = "replicator.site"
-DEFAULT_WORKERS = 8
-MAX_WORKERS = 32
+DEFAULT_WORKERS = 16
+MAX_WORKERS = 64
 
 
 @dataclass
@@ -229,7 +229,7 @@ def measure_replica(
         states = load_states(project_root, workdir, stacks)
     hosts, undeployed = engines_from_state(states)
     if not hosts:
-        raise InputError(
+        raise ReplicatorError(
             f"no Docker engine is recorded in the state of {', '.join(stacks)}: "
             "the replica has not been deployed",
             file=workdir / "state",

@@ -168,7 +168,8 @@ def production_groups(topology: Topology, sites: Iterable[str] | None = None) ->
     for (label, country), n in servers.items():
         k = (label, country)
         shown = label if label != "competition venues" else (
-            f"competition venues in {country} ({len(places[k])})")
+            f"competition venues in {country} ({len(places[k])} "
+            f"venue{'s' if len(places[k]) != 1 else ''})")
         groups.append(ServerGroup(shown, country, n, tuple(services[k]), len(places[k])))
     groups.sort(key=lambda g: (-g.servers, g.label))
     return groups
@@ -433,6 +434,63 @@ def _sources(topology: Topology, params: ResolvedParams,
     return rows
 
 
+def _derived_inputs(editions: Sequence[EditionServers], groups: Sequence[ServerGroup],
+                    measurement: ReplicaMeasurement,
+                    usages: Sequence[HostUsage]) -> list[dict[str, Any]]:
+    """The inputs that are not parameters: cited and modelled counts, measurements."""
+    rows: list[dict[str, Any]] = []
+    for e in editions:
+        if e.kind == "measured":
+            continue
+        rows.append({"key": f"editions.{e.key}.physical_servers", "value": e.servers,
+                     "unit": "servers", "description": f"Physical servers, {e.name}",
+                     "origin": e.kind, "source": e.source,
+                     "note": e.note if e.kind == "modelled" else (e.note or "")})
+    for g in groups:
+        rows.append({"key": f"production.servers[{g.label}]", "value": g.servers,
+                     "unit": "servers", "description": f"Production servers at {g.label} "
+                     f"({g.country})", "origin": "modelled", "source": None,
+                     "note": "sum of the modelled production.physical_servers of "
+                             + ", ".join(g.services) + " (topology)"})
+    for host, usage in zip(measurement.hosts, usages, strict=True):
+        name = host.name or host.engine_id[:14]
+        rows.append({"key": f"replica.host[{name}].cpus", "value": host.cpus, "unit": "CPUs",
+                     "description": f"CPUs of the Docker engine {host.engine_id}",
+                     "origin": "measured", "source": None,
+                     "note": "recorded in the stacks' state when deployed"})
+        rows.append({"key": f"replica.host[{name}].cpu_percent", "value": usage.cpu_percent,
+                     "unit": "% of one CPU", "description": "CPU used by the containers on it",
+                     "origin": "measured", "source": None,
+                     "note": f"Docker stats of {usage.sampled} containers at "
+                             f"{measurement.measured_at}"})
+        rows.append({"key": f"replica.host[{name}].memory_used", "value": usage.memory_used_bytes,
+                     "unit": "bytes", "description": "Memory used by the containers on it, "
+                     "less page cache", "origin": "measured", "source": None,
+                     "note": f"Docker stats at {measurement.measured_at}"})
+    rows.append({"key": "replica.physical_hosts", "value": len(measurement.hosts),
+                 "unit": "hosts", "description": "Distinct Docker engines in the stacks' state",
+                 "origin": "measured", "source": None, "note": ", ".join(measurement.stacks)})
+    rows.append({"key": "replica.containers", "value": len(measurement.containers),
+                 "unit": "containers", "description": "Containers running with the "
+                 "edition's label", "origin": "measured", "source": None,
+                 "note": f"Docker engine, {measurement.measured_at}"})
+    return rows
+
+
+def _resolved(rows: list[dict[str, Any]], country: str, country_from: str,
+              usages: Sequence[HostUsage]) -> list[dict[str, Any]]:
+    """Parameter rows, with what an unset (derived or measured) parameter resolved to."""
+    for row in rows:
+        if row["key"] == "replica.country" and row["value"] is None:
+            row["value"] = country
+            row["note"] = f"{row['note']} (from the {country_from})"
+        elif row["key"] == "replica.utilisation" and row["value"] is None:
+            measured = ", ".join(f"{u.name or u.engine_id[:14]}: {fmt(u.utilisation.value, 4)}"
+                                 for u in usages)
+            row["note"] = f"{row['note']}; here {measured or 'no host'}"
+    return rows
+
+
 def build_report(data: ReportInput) -> dict[str, Any]:
     """Every figure of the report, JSON-ready, each with its formula or its origin."""
     topology, measurement, params = data.topology, data.measurement, data.params
@@ -511,7 +569,8 @@ def build_report(data: ReportInput) -> dict[str, Any]:
         },
         "ratios": ratios,
         "footprint": {"production": production.to_json(), "replica": replica.to_json()},
-        "inputs": params.rows(),
+        "inputs": [*_derived_inputs(editions, groups, measurement, usages),
+                   *_resolved(params.rows(), country, country_from, usages)],
         "sources": _sources(topology, params, editions),
         "warnings": [*measurement.warnings, *data.warnings],
     }

@@ -283,7 +283,8 @@ class ResolvedParams:
         return rows
 
     def used_sources(self) -> list[ParamSource]:
-        keys = {r["source"] for r in self.rows() if r["source"]}
+        # The method itself is Cloud Carbon Footprint's, whatever the values.
+        keys = {r["source"] for r in self.rows() if r["source"]} | {"ccf-methodology"}
         return [s for k, s in PARAM_SOURCES.items() if k in keys]
 
 

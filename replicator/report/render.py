@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def inline_svg(svg: str, prefix: str, title: str) -> str:
     """
     start = svg.find("<svg")
     svg = svg[start:]
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
     svg = re.sub(r'(\sid=")([^"]+)(")', rf"\g<1>{prefix}-\g<2>\g<3>", svg)
     svg = re.sub(r"(url\(#)([^)]+)(\))", rf"\g<1>{prefix}-\g<2>\g<3>", svg)
     svg = re.sub(r'(href="#)([^"]+)(")', rf"\g<1>{prefix}-\g<2>\g<3>", svg)
@@ -96,7 +97,7 @@ def chart_servers_by_edition(data: dict[str, Any]) -> Any:
     rows = data["servers_by_edition"]
     fig = Figure(figsize=(7.2, 4.2))
     ax = fig.add_subplot()
-    names = [r["name"] for r in rows]
+    names = [textwrap.fill(r["name"], 12) for r in rows]
     values = [r["physical_servers"] for r in rows]
     colours = [COLOURS[r["kind"]] for r in rows]
     bars = ax.bar(names, values, color=colours, edgecolor="#333333", linewidth=0.6)
@@ -136,7 +137,7 @@ def chart_containers_per_host(data: dict[str, Any]) -> Any:
         counts = [by_host.get(h["engine_id"], {}).get(stack, 0) for h in hosts]
         ax.bar(labels, counts, bottom=bottoms, label=stack,
                color=STACK_COLOURS[i % len(STACK_COLOURS)], edgecolor="white", linewidth=0.8,
-               width=0.5)
+               width=0.45)
         for x, (b, n) in enumerate(zip(bottoms, counts, strict=True)):
             if n:
                 ax.text(x, b + n / 2, str(n), ha="center", va="center", fontsize=9,
@@ -149,8 +150,10 @@ def chart_containers_per_host(data: dict[str, Any]) -> Any:
     ax.set_ylabel("running containers")
     ax.set_title("Containers per physical host (measured)")
     ax.set_ylim(0, max(bottoms + [1]) * 1.18)
+    ax.set_xlim(-0.7, len(hosts) - 0.3)
     if stacks:
-        ax.legend(fontsize=8, frameon=False, loc="upper right")
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  title="stack", title_fontsize=8)
     if not hosts:
         ax.text(0.5, 0.5, "no host recorded", ha="center", transform=ax.transAxes)
     return fig

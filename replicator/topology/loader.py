@@ -9,8 +9,9 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import yaml as _yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
@@ -57,6 +58,9 @@ def load_topology(path: Path) -> Topology:
             file=path,
             fix="use one of the editions available: " + (", ".join(available) or "(none)"),
         )
+    fast = _fast_load(path)
+    if fast is not None:
+        return fast
     document = read_yaml(path, TopologyError)
     if not isinstance(document, CommentedMap):
         raise TopologyError(
@@ -77,6 +81,49 @@ def load_topology(path: Path) -> Topology:
         raise exc.located(path, lambda p: line_of(document, p)) from None
     topology._source_file = path
     return topology
+
+
+def _fast_load(path: Path) -> Topology | None:
+    """The topology through libyaml, or None to take the slow path that locates errors.
+
+    The round-trip loader keeps the line of every node (what error messages
+    need) but takes about a second on the paris2024 file, and the Pulumi
+    program loads the model on every run. A valid file therefore goes through
+    libyaml (tens of milliseconds); any problem at all, from YAML syntax to a
+    validation error, falls back to the round-trip path, which reports it.
+    """
+    try:
+        data = _yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictCLoader)
+        topology = Topology.model_validate(data)
+    except Exception:  # noqa: BLE001 - the slow path will say exactly what is wrong
+        return None
+    topology._source_file = path
+    return topology
+
+
+class _StrictCLoader(_yaml.CSafeLoader):
+    """libyaml's loader with YAML 1.2 booleans and duplicate keys refused.
+
+    YAML 1.1 reads `NO`, `on` or `y` as booleans where the round-trip (1.2)
+    loader keeps strings; only `true`/`false` are booleans here, so both paths
+    read a file alike. A duplicate key makes the fast path give up.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[Any]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in _yaml.CSafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        if len(keys) != len(set(keys)):
+            raise _yaml.constructor.ConstructorError(None, None, "duplicate key", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictCLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
 
 
 def read_yaml(path: Path, error: type[TopologyError]) -> Any:

@@ -131,7 +131,7 @@ class TestProject:
     def cli(self, *args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "replicator", *args], cwd=self.root,
                               env=self.env(), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"replicator {' '.join(args)} exited {proc.returncode}\n"
                                  f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
@@ -142,7 +142,7 @@ class TestProject:
                                 env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def runner(self):  # noqa: ANN201
+    def runner(self):
         from replicator.engine import StackRunner
 
         return StackRunner(self.root, self.workdir)

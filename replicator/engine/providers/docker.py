@@ -422,14 +422,13 @@ class DockerProvider:
                     ) from exc
             elif type_ == VOLUME:
                 api.remove_volume(id_, force=True)
-            elif type_ == REMOTE_IMAGE:
-                if not inputs.get("keepLocally"):
-                    try:
-                        api.remove_image(outputs.get("imageId", inputs["name"]),
-                                         force=bool(inputs.get("forceRemove")))
-                    except docker_errors.APIError as exc:
-                        if exc.status_code != 409:  # in use by another container: keep it
-                            raise
+            elif type_ == REMOTE_IMAGE and not inputs.get("keepLocally"):
+                try:
+                    api.remove_image(outputs.get("imageId", inputs["name"]),
+                                     force=bool(inputs.get("forceRemove")))
+                except docker_errors.APIError as exc:
+                    if exc.status_code != 409:  # in use by another container: keep it
+                        raise
         except docker_errors.NotFound:
             return  # already gone: deleting is idempotent
         except docker_errors.APIError as exc:

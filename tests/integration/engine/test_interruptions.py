@@ -17,7 +17,7 @@ from tests.integration.projects import TestProject
 pytestmark = pytest.mark.integration
 
 
-def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.05) -> bool:  # noqa: ANN001
+def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -44,7 +44,7 @@ def test_second_concurrent_up_is_refused_with_a_clear_message(project: TestProje
         assert f"stack {ctoc} is locked by pid {first.pid}" in second.stderr
         assert "replicator up" in second.stderr
     finally:
-        out, err = first.communicate(timeout=300)
+        _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     # Once the first run is over, the lock is free again.
     assert project.cli("up", ctoc, "--yes").returncode == 0

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Benchmark of the results chain on loopback: ovr -> odf-distributor -> cis, myinfo,
+wrs, rma, each a real `python3 -m replicator_app` process with its own temp data dir.
+
+    python3 apps/bench_chain.py [--seconds 60] [--rate 1000]
+
+The OVR generates its venue's realistic traffic at --rate for --seconds
+(POST /odf/generate); every message carries its send time, each consumer
+records its commit time. Prints the achieved rate, p50/p90/p99 venue-to-consumer
+latency, messages lost (acknowledged by the distributor but missing at a
+consumer) and the CPU each process used. Standard library only; no PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+APPS = Path(__file__).resolve().parent
+CONSUMERS = ("wrs", "rma", "cis", "myinfo")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port: int, method: str, path: str, body=None, timeout: float = 10.0,
+         headers: dict | None = None) -> tuple[int, dict | str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+        conn.request(method, path, data, {"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+    finally:
+        conn.close()
+
+
+class Chain:
+    """The five roles of the chain as local processes (stopped by pid)."""
+
+    def __init__(self, root: Path, python: str = sys.executable, lanes: int = 8,
+                 synchronous: str = "FULL"):
+        self.root = root
+        self.python = python
+        self.key = secrets.token_hex(16)
+        (root / "odf_api_key").write_text(self.key)
+        self.ports = {name: free_port() for name in ("odf-distributor", "ovr", *CONSUMERS)}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.lanes = lanes
+        self.synchronous = synchronous
+
+    def config(self, role: str) -> Path:
+        cfg = {"edition": "paris2024", "competition_code": "OG2024", "site": "itl",
+               "service": "ovr-aqc" if role == "ovr" else role, "role": role,
+               "version": "bench", "listen": {"host": "127.0.0.1", "port": self.ports[role]},
+               "data_dir": str(self.root / role), "api_key_file": str(self.root / "odf_api_key"),
+               "options": {"ovr_lanes": self.lanes, "sqlite_synchronous": self.synchronous}}
+        if role == "ovr":
+            cfg.update(venue="AQC", disciplines=["DIV", "SWA", "WPO"],
+                       peers={"odf-distributor":
+                              f"http://127.0.0.1:{self.ports['odf-distributor']}"})
+        if role == "odf-distributor":
+            cfg["consumers"] = {c: f"http://127.0.0.1:{self.ports[c]}" for c in CONSUMERS}
+        path = self.root / f"{role}.json"
+        path.write_text(json.dumps(cfg, indent=1))
+        return path
+
+    def start(self, role: str) -> None:
+        log = open(self.root / f"{role}.log", "ab")
+        env = {**os.environ, "PYTHONPATH": str(APPS)}
+        self.procs[role] = subprocess.Popen([self.python, "-m", "replicator_app",
+                                             str(self.config(role))], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.procs[role].poll() is not None:
+                raise RuntimeError(f"{role} exited: see {self.root / (role + '.log')}")
+            try:
+                if call(self.ports[role], "GET", "/health", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{role} did not become healthy")
+
+    def start_all(self) -> None:
+        for role in (*CONSUMERS, "odf-distributor", "ovr"):
+            self.start(role)
+
+    def stop(self, role: str, sig=signal.SIGTERM) -> None:
+        proc = self.procs.pop(role, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        for role in list(self.procs):
+            self.stop(role)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        out = {}
+        for role, proc in self.procs.items():
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[role] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+            except (OSError, IndexError):
+                out[role] = 0.0
+        return out
+
+    def distinct(self) -> dict[str, int]:
+        return {c: call(self.ports[c], "GET", "/odf/stats")[1]["distinct_messages"]
+                for c in CONSUMERS}
+
+
+def run(seconds: float, rate: float, python: str, lanes: int, synchronous: str,
+        keep: bool) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+    chain = Chain(root, python, lanes, synchronous)
+    try:
+        chain.start_all()
+        before = chain.distinct()
+        cpu0 = chain.cpu_seconds()
+        t0 = time.time()
+        count = int(seconds * rate)
+        status, gen = call(chain.ports["ovr"], "POST", "/odf/generate",
+                           {"count": count, "rate": rate}, timeout=seconds * 3 + 120)
+        if status != 200:
+            raise RuntimeError(f"generate answered {status}: {gen}")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            got = {c: n - before[c] for c, n in chain.distinct().items()}
+            if all(n >= gen["sent"] for n in got.values()):
+                break
+            time.sleep(0.2)
+        drained = time.time() - t0
+        cpu1 = chain.cpu_seconds()
+        latency = {}
+        for c in CONSUMERS:
+            _, body = call(chain.ports[c], "GET", f"/odf/latency?since={t0}", timeout=30)
+            latency[c] = {k: body.get(k) for k in ("count", "p50_ms", "p90_ms", "p99_ms",
+                                                  "max_ms", "mean_ms")}
+        _, dstat = call(chain.ports["odf-distributor"], "GET", "/odf/status")
+        return {
+            "requested": {"count": count, "rate": rate, "seconds": seconds},
+            "sent": gen["sent"], "failed": gen["failed"], "send_seconds": gen["seconds"],
+            "msgs_per_s": gen["rate"], "retries": gen["retries"],
+            "drained_after_s": round(drained, 2),
+            "lost": {c: gen["sent"] - got[c] for c in CONSUMERS},
+            "latency_ms": latency,
+            "distributor_fsyncs": dstat["log"]["fsyncs"],
+            "cpu_percent": {r: round((cpu1[r] - cpu0.get(r, 0)) / drained * 100, 1)
+                            for r in cpu1},
+            "cores": os.cpu_count(), "data": str(root) if keep else None,
+        }
+    finally:
+        chain.stop_all()
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter that runs the roles (default: this one)")
+    parser.add_argument("--lanes", type=int, default=8)
+    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args.seconds, args.rate, args.python, args.lanes, args.synchronous, args.keep)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    wrs = result["latency_ms"]["wrs"]
+    print(f"sent {result['sent']} (failed {result['failed']}) in {result['send_seconds']} s: "
+          f"{result['msgs_per_s']} msgs/s (target {args.rate:g}); all delivered after "
+          f"{result['drained_after_s']} s; retries {result['retries']}")
+    for c, lat in result["latency_ms"].items():
+        print(f"  {c:7s} count {lat['count']}  p50 {lat['p50_ms']} ms  p90 {lat['p90_ms']} ms  "
+              f"p99 {lat['p99_ms']} ms  max {lat['max_ms']} ms  lost {result['lost'][c]}")
+    print("  cpu % of one core: " + ", ".join(f"{r} {v}" for r, v in
+                                               result["cpu_percent"].items()))
+    ok = (result["msgs_per_s"] >= args.rate * 0.98 and wrs["p99_ms"] is not None
+          and wrs["p99_ms"] <= 350 and not any(result["lost"].values()) and not result["failed"])
+    print("target met" if ok else "target NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""ovr: On-Venue Results, the source of the results chain at each venue.
+
+``POST /odf/send`` validates an ODF message and forwards it to the distributor
+(gzip, X-API-KEY, retried with a short bounded backoff); ``POST /odf/generate``
+produces the venue's own realistic traffic at a given rate for a bounded count.
+Every message carries ``X-ODF-Sent-At`` (when the venue produced it) so that the
+consumers can measure venue-to-consumer latency.
+
+Messages go out on a few "lanes" (one connection each, sequential); a message's
+lane is chosen from its identity, so versions of one document keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+import zlib
+
+from .. import odf
+from ..http import ClientError, HttpError, Request, Response, json_response
+from .base import Role
+
+log = logging.getLogger(__name__)
+
+MAX_COUNT = 1_000_000
+MAX_RATE = 10_000.0
+MAX_SECONDS = 3600.0
+MAX_OUTSTANDING = 10_000
+
+
+class Forwarder:
+    """Sends ODF messages to one URL, retrying until 200 or a deadline."""
+
+    def __init__(self, role: Role, url: str, *, lanes: int = 8, retry_seconds: float = 30.0,
+                 backoff_max: float = 1.0, target: str = "odf-distributor"):
+        self.role = role
+        self.url = url
+        self.retry_seconds = retry_seconds
+        self.backoff_max = backoff_max
+        self.target = target
+        self.queues = [asyncio.Queue() for _ in range(max(1, lanes))]
+        self.sent = self.failed = self.retries = 0
+        self.last_sent_at = 0.0
+        self.last_error = ""
+
+    def start(self) -> None:
+        for i, lane in enumerate(self.queues):
+            self.role.spawn(self._lane(lane), f"lane-{self.target}-{i}")
+
+    @property
+    def in_flight(self) -> int:
+        return sum(q.qsize() for q in self.queues)
+
+    def submit(self, xml: bytes, identity: str, sent_at: float) -> asyncio.Future:
+        """Queue a message; the future gives (ok, attempts, error)."""
+        future = asyncio.get_running_loop().create_future()
+        lane = self.queues[zlib.crc32(identity.encode()) % len(self.queues)]
+        lane.put_nowait((xml, sent_at, future))
+        return future
+
+    async def _lane(self, lane: asyncio.Queue) -> None:
+        while True:
+            xml, sent_at, future = await lane.get()
+            result = await self._post(xml, sent_at)
+            if not future.done():
+                future.set_result(result)
+
+    async def _post(self, xml: bytes, sent_at: float) -> tuple[bool, int, str]:
+        body = odf.gzip(xml)
+        deadline = time.monotonic() + self.retry_seconds
+        backoff = 0.05
+        attempts = 0
+        while True:
+            key = self.role.config.api_key()
+            if not key:
+                return self._done(False, attempts, "no ODF API key configured")
+            attempts += 1
+            headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip",
+                       "X-API-KEY": key, odf.SENT_AT_HEADER: f"{sent_at:.6f}"}
+            try:
+                response = await self.role.client.request("POST", self.url, body, headers,
+                                                          timeout=10)
+                if response.status == 200:
+                    self.role.metrics.inc("odf_messages_forwarded_total", target=self.target)
+                    return self._done(True, attempts, "")
+                error = f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
+                if response.status in (400, 401, 403, 413):  # the message or key is wrong
+                    return self._done(False, attempts, error)
+            except ClientError as exc:
+                error = str(exc)
+            if time.monotonic() + backoff > deadline:
+                return self._done(False, attempts, error)
+            if error != self.last_error:
+                log.warning("send to %s failed (retrying): %s", self.target, error)
+            self.last_error = error
+            self.retries += 1
+            self.role.metrics.inc("odf_retries_total", target=self.target)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.backoff_max)
+
+    def _done(self, ok: bool, attempts: int, error: str) -> tuple[bool, int, str]:
+        if ok:
+            self.sent += 1
+            self.last_sent_at = time.time()
+        else:
+            self.failed += 1
+            self.last_error = error
+            log.error("gave up sending to %s after %d attempt(s): %s", self.target, attempts,
+                      error)
+        return ok, attempts, error
+
+
+def parse_load(body: dict) -> tuple[int, float, list[str] | None]:
+    """(count, rate, document_types) of a /odf/generate or replay request, bounded."""
+    try:
+        count = int(body.get("count", 100))
+        rate = float(body.get("rate", 50))
+    except (TypeError, ValueError):
+        raise HttpError(400, "count must be an integer and rate a number") from None
+    if not 1 <= count <= MAX_COUNT:
+        raise HttpError(400, f"count must be between 1 and {MAX_COUNT}")
+    if not 0 < rate <= MAX_RATE:
+        raise HttpError(400, f"rate must be above 0 and at most {MAX_RATE:g} messages/s")
+    if count / rate > MAX_SECONDS:
+        raise HttpError(400, f"count/rate would run over {MAX_SECONDS:g} s")
+    types = body.get("document_types")
+    if types is not None:
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types) or not types:
+            raise HttpError(400, "document_types must be a non-empty list of strings")
+        unknown = [t for t in types if t not in odf.DOCUMENT_TYPES]
+        if unknown:
+            raise HttpError(400, f"unknown document type(s): {', '.join(unknown)}")
+    return count, rate, types
+
+
+async def paced(count: int, rate: float):
+    """Yield 0..count-1 at `rate` per second (bursts of what is due, no drift)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    i = 0
+    while i < count:
+        due = min(count, int((loop.time() - start) * rate) + 1)
+        while i < due:
+            yield i
+            i += 1
+        if i < count:
+            await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+
+
+class OvrRole(Role):
+    title = "On-Venue Results"
+    needs_api_key = True
+
+    def __init__(self, config, metrics, client):
+        super().__init__(config, metrics, client)
+        self.venue = config.venue or config.service.removeprefix("ovr-").upper()[:3] or "VEN"
+        self.disciplines = config.disciplines or [_fallback_discipline(self.venue)]
+        self.versions_path = config.data_dir / "ovr-versions.json"
+        self.feed = odf.VenueFeed(self.venue, self.disciplines,
+                                  competition_code=config.competition_code,
+                                  versions=self._load_versions())
+        distributor = config.peer("odf-distributor") or "http://odf-distributor-app:8080"
+        self.forwarder = Forwarder(self, distributor + "/odf/messages",
+                                   lanes=int(config.option("ovr_lanes")),
+                                   retry_seconds=float(config.option("send_retry_seconds")),
+                                   backoff_max=float(config.option("retry_backoff_max")))
+        self.generating = 0
+        self.last_run: dict = {}
+        self.schedule: list = []
+
+    def routes(self, router):
+        super().routes(router)
+        router.add("POST", "/odf/send", self.send)
+        router.add("POST", "/odf/generate", self.generate)
+        router.add("GET", "/odf/status", self.status)
+        router.add("POST", "/schedule/download", self.download_schedule)
+        router.add("GET", "/schedule", self.get_schedule)
+
+    async def start(self):
+        await super().start()
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.forwarder.start()
+        self.spawn(self._save_versions_loop(), "versions")
+
+    async def stop(self):
+        await super().stop()
+        self._save_versions(clean=True)
+
+    # -- ODF
+
+    async def send(self, request: Request) -> Response:
+        self.require_key(request)
+        try:
+            xml = odf.decode_body(request.body)
+            header = odf.parse(xml, full=True)
+        except odf.OdfError as exc:
+            self.metrics.inc("odf_messages_rejected_total", reason="invalid")
+            raise HttpError(400, str(exc)) from None
+        self.metrics.inc("odf_messages_received_total")
+        sent_at = _float(request.header(odf.SENT_AT_HEADER.lower())) or time.time()
+        ok, attempts, error = await self.forwarder.submit(xml, header.identity, sent_at)
+        body = {"forwarded": ok, "attempts": attempts, "document_code": header.document_code,
+                "document_type": header.document_type, "version": header.version}
+        if not ok:
+            body["error"] = error
+        return json_response(body, 200 if ok else 502)
+
+    async def generate(self, request: Request) -> Response:
+        count, rate, types = parse_load(request.json())
+        outstanding = asyncio.Semaphore(MAX_OUTSTANDING)
+        futures = []
+        codes: list[str] = []
+        retries_before = self.forwarder.retries
+        self.generating += 1
+        # A venue runs a few units at once; a load far above Games levels is spread
+        # over more simultaneous units (each identity's versions stay in order).
+        self.feed.active_units = max(4, min(256, int(rate / 4)))
+        started = time.monotonic()
+        try:
+            async for _ in paced(count, rate):
+                xml = self.feed.next(types)
+                header = odf.parse(xml, full=False)
+                if len(codes) < 20 and header.document_code not in codes:
+                    codes.append(header.document_code)
+                await outstanding.acquire()
+                future = self.forwarder.submit(xml, header.identity, time.time())
+                future.add_done_callback(lambda _: outstanding.release())
+                futures.append(future)
+            results = await asyncio.gather(*futures)
+        finally:
+            self.generating -= 1
+            self._save_versions()
+        seconds = time.monotonic() - started
+        sent = sum(1 for ok, _, _ in results if ok)
+        errors = sorted({error for ok, _, error in results if not ok})[:5]
+        self.last_run = {"sent": sent, "failed": len(results) - sent,
+                         "seconds": round(seconds, 3),
+                         "rate": round(sent / seconds, 1) if seconds else 0.0,
+                         "retries": self.forwarder.retries - retries_before,
+                         "document_codes": codes, "errors": errors,
+                         "finished_at": time.time()}
+        return json_response(self.last_run)
+
+    async def status(self, request: Request) -> Response:
+        f = self.forwarder
+        return json_response({"service": self.config.service, "venue": self.venue,
+                              "disciplines": self.disciplines, "source": self.feed.source,
+                              "distributor": f.url, "sent": f.sent, "failed": f.failed,
+                              "retries": f.retries, "in_flight": f.in_flight,
+                              "last_sent_at": f.last_sent_at, "last_error": f.last_error,
+                              "generating": self.generating > 0, "last_run": self.last_run,
+                              "schedule_units": len(self.schedule)})
+
+    # -- venue schedule download (from competition-schedule)
+
+    async def download_schedule(self, request: Request) -> Response:
+        url = self.config.peer("competition-schedule")
+        if not url:
+            raise HttpError(409, "no competition-schedule peer configured")
+        try:
+            status, data = await self.client.get_json(
+                f"{url}/api/schedule_units?venue={self.venue}&limit=1000", timeout=10)
+        except ClientError as exc:
+            raise HttpError(502, f"competition-schedule unreachable: {exc}") from None
+        if status != 200:
+            raise HttpError(502, f"competition-schedule answered {status}")
+        self.schedule = data.get("items", []) if isinstance(data, dict) else []
+        return json_response({"venue": self.venue, "units": len(self.schedule)})
+
+    async def get_schedule(self, request: Request) -> Response:
+        return json_response({"venue": self.venue, "items": self.schedule})
+
+    # -- versions survive restarts
+
+    def _load_versions(self) -> dict[str, int]:
+        """Saved versions; after an unclean stop (the last periodic save may be up to
+        2 s old) every one jumps by 1000 so no identity+Version is ever reused."""
+        try:
+            saved = json.loads(self.versions_path.read_text())
+            versions = {k: int(v) for k, v in saved["versions"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+        if not saved.get("clean"):
+            versions = {k: v + 1000 for k, v in versions.items()}
+        return versions
+
+    def _save_versions(self, clean: bool = False) -> None:
+        tmp = self.versions_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"clean": clean, "versions": self.feed.versions}))
+            os.replace(tmp, self.versions_path)
+        except OSError:
+            log.exception("cannot save %s", self.versions_path)
+
+    async def _save_versions_loop(self) -> None:
+        saved = self.feed.produced
+        while True:
+            await asyncio.sleep(2)
+            if self.feed.produced != saved:
+                saved = self.feed.produced
+                self._save_versions()
+
+
+def _fallback_discipline(venue: str) -> str:
+    codes = sorted(odf.DISCIPLINES)
+    return codes[zlib.crc32(venue.encode()) % len(codes)]
+
+
+def _float(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None

@@ -1,0 +1,657 @@
+"""Durable local storage: the distributor's ODF log, the consumers' SQLite store,
+and small SQLite JSON collections for the other roles.
+
+- ``OdfLog``: append-only segment files with CRC-checked records and group
+  commit (one fdatasync covers every record written before it started), an
+  in-memory tail for fast fan-out, disk reads for catch-up, recovery that cuts a
+  torn tail, and retention of fully delivered segments.
+- ``Offsets``: per-consumer delivered sequence numbers (JSON, atomic replace).
+- ``ConsumerStore``: latest Version per ODF identity (+ every ``*_UPDATE``), a
+  ``seen`` table of identity+Version for exactly-once effect, written by one
+  thread that commits whatever is pending as one transaction (group commit).
+- ``JsonStore``: collections of JSON documents in SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import logging
+import os
+import queue
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from array import array
+from pathlib import Path
+from typing import NamedTuple
+
+log = logging.getLogger(__name__)
+
+# length, crc32(payload), seq, sent_at (venue), received_at (distributor)
+RECORD = struct.Struct("<IIQdd")
+MAX_RECORD = 64 * 1024 * 1024
+
+
+class LogRecord(NamedTuple):
+    seq: int
+    sent_at: float
+    received_at: float
+    payload: bytes
+
+
+class _Segment:
+    __slots__ = ("first_seq", "last_seq", "path", "offsets", "size")
+
+    def __init__(self, first_seq: int, path: Path):
+        self.first_seq = first_seq
+        self.last_seq = first_seq - 1
+        self.path = path
+        self.offsets = array("Q")
+        self.size = 0
+
+
+class OdfLog:
+    def __init__(self, directory: Path, segment_bytes: int = 64 * 1024 * 1024,
+                 cache_records: int = 50_000):
+        self.directory = Path(directory)
+        self.segment_bytes = segment_bytes
+        self.cache_records = cache_records
+        self._segments: list[_Segment] = []
+        self._fd = -1
+        self._retired: list[int] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._listeners: list = []
+        self._cache: list[LogRecord] = []
+        self._cache_first = 1
+        self.written_seq = 0
+        self.durable_seq = 0
+        self.fsyncs = 0
+
+    # -- lifecycle
+
+    def open(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.directory.mkdir(parents=True, exist_ok=True)
+        paths = sorted(self.directory.glob("*.log"))
+        for i, path in enumerate(paths):
+            segment = _Segment(int(path.stem), path)
+            expected = self._segments[-1].last_seq + 1 if self._segments else segment.first_seq
+            if segment.first_seq != expected:
+                log.error("log segment %s starts at %d, expected %d: ignoring it and later ones",
+                          path.name, segment.first_seq, expected)
+                break
+            clean = self._scan(segment)
+            self._segments.append(segment)
+            if not clean:
+                for later in paths[i + 1:]:
+                    log.error("dropping log segment %s after a torn record", later.name)
+                    later.rename(later.with_suffix(".torn"))
+                break
+        if not self._segments:
+            self._segments.append(_Segment(1, self.directory / f"{1:020d}.log"))
+        current = self._segments[-1]
+        self._fd = os.open(current.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        os.fsync(self._fd)
+        _fsync_dir(self.directory)
+        self.written_seq = self.durable_seq = current.last_seq
+        self._cache_first = self.written_seq + 1
+        self._thread = threading.Thread(target=self._committer, name="odf-log-commit",
+                                        daemon=True)
+        self._thread.start()
+
+    def _scan(self, segment: _Segment) -> bool:
+        """Index a segment; cut it at the first torn or corrupt record. True if clean."""
+        data = segment.path.read_bytes()
+        pos, seq = 0, segment.first_seq
+        while pos + RECORD.size <= len(data):
+            length, crc, rec_seq, _, _ = RECORD.unpack_from(data, pos)
+            end = pos + RECORD.size + length
+            if (length > MAX_RECORD or end > len(data) or rec_seq != seq
+                    or zlib.crc32(data[pos + RECORD.size:end]) != crc):
+                break
+            segment.offsets.append(pos)
+            pos, seq = end, seq + 1
+        segment.last_seq = seq - 1
+        segment.size = pos
+        if pos != len(data):
+            log.warning("log segment %s: cutting %d bytes of torn tail after seq %d",
+                        segment.path.name, len(data) - pos, segment.last_seq)
+            with open(segment.path, "r+b") as fh:
+                fh.truncate(pos)
+                os.fsync(fh.fileno())
+            return False
+        return True
+
+    def close(self) -> None:
+        """Flush and stop the committer (waits for the last fsync)."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            for fd in [self._fd, *self._retired]:
+                if fd >= 0:
+                    os.fsync(fd)
+                    os.close(fd)
+            self._fd, self._retired = -1, []
+
+    # -- writing
+
+    async def append(self, payload: bytes, sent_at: float) -> int:
+        """Append one record; returns its seq once it is on disk (fdatasync)."""
+        seq = self.written_seq + 1
+        now = time.time()
+        record = RECORD.pack(len(payload), zlib.crc32(payload), seq, sent_at, now) + payload
+        segment = self._segments[-1]
+        view = memoryview(record)
+        while view:
+            view = view[os.write(self._fd, view):]
+        segment.offsets.append(segment.size)
+        segment.size += len(record)
+        segment.last_seq = seq
+        self.written_seq = seq
+        self._cache.append(LogRecord(seq, sent_at, now, payload))
+        if len(self._cache) > 2 * self.cache_records:
+            del self._cache[:self.cache_records]
+            self._cache_first += self.cache_records
+        if segment.size >= self.segment_bytes:
+            self._rotate()
+        future = self._loop.create_future()
+        self._waiters.append((seq, future))
+        self._wake.set()
+        await future
+        return seq
+
+    def _rotate(self) -> None:
+        first = self.written_seq + 1
+        segment = _Segment(first, self.directory / f"{first:020d}.log")
+        fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        with self._lock:
+            self._retired.append(self._fd)
+            self._fd = fd
+            self._segments.append(segment)
+        _fsync_dir(self.directory)
+
+    def _committer(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                self._wake.clear()
+                target = self.written_seq
+                fds = [self._fd, *self._retired]
+                retired, self._retired = self._retired, []
+            if target > self.durable_seq or retired:
+                try:
+                    for fd in fds:
+                        os.environ.get("NOFSYNC") or os.fdatasync(fd)
+                    self.fsyncs += 1
+                except OSError:
+                    log.exception("fdatasync of the ODF log failed; retrying")
+                    time.sleep(0.1)
+                    self._wake.set()
+                    continue
+                for fd in retired:
+                    os.close(fd)
+                try:
+                    self._loop.call_soon_threadsafe(self._on_durable, target)
+                except RuntimeError:  # loop closed during shutdown
+                    return
+            if self._stopping and target == self.written_seq:
+                return
+
+    def _on_durable(self, target: int) -> None:
+        if target <= self.durable_seq:
+            return
+        self.durable_seq = target
+        waiters = self._waiters
+        n = 0
+        while n < len(waiters) and waiters[n][0] <= target:
+            future = waiters[n][1]
+            if not future.done():
+                future.set_result(None)
+            n += 1
+        del waiters[:n]
+        for listener in self._listeners:
+            listener()
+
+    def add_listener(self, callback) -> None:
+        """`callback()` runs in the event loop each time durable_seq advances."""
+        self._listeners.append(callback)
+
+    # -- reading
+
+    @property
+    def first_seq(self) -> int:
+        return self._segments[0].first_seq
+
+    def read(self, after: int, max_count: int = 500, max_bytes: int = 4 * 1024 * 1024
+             ) -> list[LogRecord]:
+        """Durable records with seq > after (at least one if any, within the limits)."""
+        start = max(after + 1, self.first_seq)
+        end = min(self.durable_seq, start + max_count - 1)
+        if start > end:
+            return []
+        if start >= self._cache_first:
+            i = start - self._cache_first
+            records = self._cache[i:i + (end - start + 1)]
+        else:
+            records = self._read_disk(start, end, max_bytes)
+        out, size = [], 0
+        for record in records:
+            size += len(record.payload)
+            if out and size > max_bytes:
+                break
+            out.append(record)
+        return out
+
+    def _read_disk(self, start: int, end: int, max_bytes: int) -> list[LogRecord]:
+        firsts = [s.first_seq for s in self._segments]
+        segment = self._segments[bisect.bisect_right(firsts, start) - 1]
+        end = min(end, segment.last_seq)
+        out, size = [], 0
+        with open(segment.path, "rb") as fh:
+            fh.seek(segment.offsets[start - segment.first_seq])
+            for _ in range(start, end + 1):
+                head = fh.read(RECORD.size)
+                length, _, seq, sent_at, received_at = RECORD.unpack(head)
+                out.append(LogRecord(seq, sent_at, received_at, fh.read(length)))
+                size += length
+                if size >= max_bytes:
+                    break
+        return out
+
+    # -- retention
+
+    def trim(self, delivered: int) -> int:
+        """Delete whole segments every consumer has received (never the current one)."""
+        removed = 0
+        while len(self._segments) > 1 and self._segments[0].last_seq <= delivered:
+            segment = self._segments.pop(0)
+            segment.path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def stats(self) -> dict:
+        return {"first_seq": self.first_seq, "last_seq": self.written_seq,
+                "durable_seq": self.durable_seq, "segments": len(self._segments),
+                "bytes": sum(s.size for s in self._segments), "fsyncs": self.fsyncs}
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Offsets:
+    """Per-consumer delivered seq, saved with write + fsync + atomic rename."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.values: dict[str, int] = {}
+        self._saved: dict[str, int] = {}
+        if self.path.exists():
+            try:
+                self.values = {k: int(v) for k, v in json.loads(self.path.read_text()).items()}
+            except (ValueError, OSError):
+                log.exception("unreadable %s: every consumer restarts from the log start", path)
+        self._saved = dict(self.values)
+
+    def save(self) -> bool:
+        if self.values == self._saved:
+            return False
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(self.values, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        self._saved = dict(self.values)
+        return True
+
+
+# --------------------------------------------------------------------------- consumers
+
+CONSUMER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    identity TEXT PRIMARY KEY, document_code TEXT NOT NULL, document_type TEXT NOT NULL,
+    version INTEGER NOT NULL, result_status TEXT, header TEXT NOT NULL, xml TEXT NOT NULL,
+    sent_at REAL, received_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS documents_code ON documents (document_code);
+CREATE TABLE IF NOT EXISTS updates (
+    identity TEXT NOT NULL, version INTEGER NOT NULL, document_code TEXT NOT NULL,
+    document_type TEXT NOT NULL, header TEXT NOT NULL, xml TEXT NOT NULL,
+    sent_at REAL, received_at REAL NOT NULL, PRIMARY KEY (identity, version));
+CREATE INDEX IF NOT EXISTS updates_code ON updates (document_code);
+CREATE TABLE IF NOT EXISTS seen (
+    identity TEXT NOT NULL, version INTEGER NOT NULL, sent_at REAL, received_at REAL NOT NULL,
+    PRIMARY KEY (identity, version)) WITHOUT ROWID;
+"""
+
+
+class Applied(NamedTuple):
+    applied: int      # changed the state (new latest Version, or an _UPDATE kept)
+    duplicates: int   # identity+Version seen before: no effect
+    stale: int        # first seen, but older than the Version kept: no effect
+    new_sent_at: list[float]  # sent_at of every first-seen message (latency)
+
+
+class ConsumerStore:
+    """SQLite (WAL) store of one consumer, written by a single group-commit thread."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.synchronous = synchronous if synchronous in ("FULL", "NORMAL") else "FULL"
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._read = self._connect()
+        self._read.executescript(CONSUMER_SCHEMA)
+        self._read_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._writer, name="consumer-store", daemon=True)
+        self._checkpointer = threading.Thread(target=self._checkpoints, name="checkpoint",
+                                              daemon=True)
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.commits = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread.start()
+        self._checkpointer.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self._stopping.set()
+        self._checkpointer.join(timeout=10)
+
+    def _checkpoints(self, interval: float = 1.0) -> None:
+        """Copy the WAL into the database off the commit path (the writer has
+        wal_autocheckpoint off), so commits never wait for a checkpoint."""
+        conn = self._connect()
+        while not self._stopping.wait(interval):
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                log.exception("WAL checkpoint failed")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        conn.close()
+
+    async def apply(self, messages: list[tuple]) -> Applied:
+        """Persist (header, xml, sent_at) tuples; returns once committed."""
+        future = self._loop.create_future()
+        self._queue.put((messages, future))
+        return await future
+
+    def _writer(self) -> None:
+        conn = self._connect()
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while True:  # take everything pending: one transaction for all of it
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(entry is None for entry in batch)
+            batch = [entry for entry in batch if entry is not None]
+            if batch:
+                try:
+                    results = self._commit(conn, batch)
+                except Exception as exc:  # noqa: BLE001 - report to every waiter
+                    log.exception("consumer store commit failed")
+                    for _, future in batch:
+                        self._loop.call_soon_threadsafe(_fail, future, exc)
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        self._loop.call_soon_threadsafe(_resolve, future, result)
+            if stop:
+                conn.close()
+                return
+
+    def _commit(self, conn: sqlite3.Connection, batch: list) -> list[Applied]:
+        now = time.time()
+        results = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for messages, _ in batch:
+                applied = duplicates = stale = 0
+                new_sent: list[float] = []
+                for header, xml, sent_at in messages:
+                    cur = conn.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
+                                       (header.identity, header.version, sent_at, now))
+                    if cur.rowcount == 0:
+                        duplicates += 1
+                        continue
+                    new_sent.append(sent_at)
+                    attrs = json.dumps(header.attrs)
+                    if header.is_update:
+                        conn.execute(
+                            "INSERT OR IGNORE INTO updates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (header.identity, header.version, header.document_code,
+                             header.document_type, attrs, xml, sent_at, now))
+                        applied += 1
+                        continue
+                    cur = conn.execute(
+                        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (identity) DO UPDATE SET version = excluded.version, "
+                        "result_status = excluded.result_status, header = excluded.header, "
+                        "xml = excluded.xml, sent_at = excluded.sent_at, "
+                        "received_at = excluded.received_at "
+                        "WHERE excluded.version > documents.version",
+                        (header.identity, header.document_code, header.document_type,
+                         header.version, header["ResultStatus"] or None, attrs, xml, sent_at,
+                         now))
+                    if cur.rowcount:
+                        applied += 1
+                    else:
+                        stale += 1
+                results.append(Applied(applied, duplicates, stale, new_sent))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        return results
+
+    # -- reads (any thread)
+
+    def query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._read_lock:
+            self._read.row_factory = sqlite3.Row
+            return self._read.execute(sql, args).fetchall()
+
+    def latest(self, document_code: str) -> list[dict]:
+        """Every kept document with this DocumentCode (latest Version per identity,
+        plus every *_UPDATE), most recently received first."""
+        rows = self.query(
+            "SELECT identity, document_code, document_type, version, header, xml, sent_at, "
+            "received_at FROM documents WHERE document_code = ? "
+            "UNION ALL SELECT identity, document_code, document_type, version, header, xml, "
+            "sent_at, received_at FROM updates WHERE document_code = ? "
+            "ORDER BY received_at DESC, version DESC LIMIT 200", (document_code, document_code))
+        return [dict(row) | {"header": json.loads(row["header"])} for row in rows]
+
+    def documents(self, document_type: str | None = None, limit: int = 100) -> list[dict]:
+        sql = ("SELECT document_code, document_type, version, result_status, received_at "
+               "FROM documents")
+        args: tuple = ()
+        if document_type:
+            sql += " WHERE document_type = ?"
+            args = (document_type,)
+        sql += " ORDER BY received_at DESC LIMIT ?"
+        return [dict(r) for r in self.query(sql, (*args, limit))]
+
+    def counts(self) -> dict:
+        row = self.query("SELECT (SELECT count(*) FROM seen) AS distinct_messages, "
+                         "(SELECT count(*) FROM documents) AS documents, "
+                         "(SELECT count(*) FROM updates) AS updates")[0]
+        return dict(row)
+
+    def latency(self, since: float) -> list[tuple[float, float]]:
+        """(received_at, latency seconds) of messages first received after `since`."""
+        return [(r[0], r[1]) for r in self.query(
+            "SELECT received_at, received_at - sent_at FROM seen "
+            "WHERE received_at > ? AND sent_at IS NOT NULL", (since,))]
+
+
+def _resolve(future: asyncio.Future, result) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+# --------------------------------------------------------------------------- JSON collections
+
+JSON_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, key TEXT,
+    data TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    UNIQUE (collection, key));
+CREATE INDEX IF NOT EXISTS records_collection ON records (collection, id);
+"""
+
+
+class JsonStore:
+    """Collections of JSON documents in one SQLite file (thread-safe, one connection).
+
+    A document is returned as ``{"id": n, **data, "created_at": ...}``; ``key`` is
+    an optional natural key, unique within its collection.
+    """
+
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                     check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(JSON_SCHEMA)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _doc(row) -> dict:
+        return {"id": row[0], **json.loads(row[1]),
+                "created_at": _iso(row[2]), "updated_at": _iso(row[3])}
+
+    def insert(self, collection: str, data: dict, key: str | None = None) -> dict:
+        now = time.time()
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO records (collection, key, data, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)", (collection, key, json.dumps(data), now, now))
+        return {"id": cur.lastrowid, **data, "created_at": _iso(now), "updated_at": _iso(now)}
+
+    def insert_many(self, collection: str, rows: list[tuple[str | None, dict]]) -> int:
+        now = time.time()
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO records (collection, key, data, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?)",
+                    ((collection, key, json.dumps(data), now, now) for key, data in rows))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def get(self, collection: str, ident: int) -> dict | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, data, created_at, updated_at FROM records "
+                "WHERE collection = ? AND id = ?", (collection, ident)).fetchone()
+        return self._doc(row) if row else None
+
+    def get_by_key(self, collection: str, key: str) -> dict | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, data, created_at, updated_at FROM records "
+                "WHERE collection = ? AND key = ?", (collection, key)).fetchone()
+        return self._doc(row) if row else None
+
+    def list(self, collection: str, limit: int = 100, offset: int = 0,
+             filters: dict[str, str] | None = None, newest_first: bool = False,
+             after_id: int = 0) -> list[dict]:
+        sql = "SELECT id, data, created_at, updated_at FROM records WHERE collection = ?"
+        args: list = [collection]
+        if after_id:
+            sql += " AND id > ?"
+            args.append(after_id)
+        for field, value in (filters or {}).items():
+            sql += " AND CAST(json_extract(data, ?) AS TEXT) = ?"
+            args += [f"$.{field}", str(value)]
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [self._doc(row) for row in rows]
+
+    def update(self, collection: str, ident: int, patch: dict) -> dict | None:
+        with self._lock:
+            row = self._conn.execute("SELECT data FROM records WHERE collection = ? AND id = ?",
+                                     (collection, ident)).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[0]) | patch
+            self._conn.execute("UPDATE records SET data = ?, updated_at = ? WHERE id = ?",
+                               (json.dumps(data), time.time(), ident))
+        return self.get(collection, ident)
+
+    def delete(self, collection: str, ident: int) -> bool:
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM records WHERE collection = ? AND id = ?",
+                                     (collection, ident))
+        return cur.rowcount > 0
+
+    def count(self, collection: str, filters: dict[str, str] | None = None) -> int:
+        sql = "SELECT count(*) FROM records WHERE collection = ?"
+        args: list = [collection]
+        for field, value in (filters or {}).items():
+            sql += " AND CAST(json_extract(data, ?) AS TEXT) = ?"
+            args += [f"$.{field}", str(value)]
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()[0]
+
+    def trim(self, collection: str, keep: int) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "DELETE FROM records WHERE collection = ? AND id <= (SELECT id FROM records "
+                "WHERE collection = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (collection, collection, keep))
+        return cur.rowcount
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"

@@ -1,0 +1,87 @@
+"""`replicator report`: the sustainability server-count report of a running replica."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from replicator.cli import app
+from replicator.paths import find_project_root, work_dir
+
+console = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def report(
+    stack: Annotated[str | None, typer.Argument(
+        help="One stack, e.g. paris2024-itl (its containers, and the production services of "
+             "its site).", show_default=False)] = None,
+    edition: Annotated[str | None, typer.Option(
+        "--edition", "-e", help="Every stack of an edition.")] = None,
+    params: Annotated[Path | None, typer.Option(
+        "--params", help="YAML or TOML file of parameters overriding the defaults.",
+        show_default=False)] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override one parameter: key=value (repeatable), e.g. "
+                      "--set production.pue=1.1.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Directory to write report.html, report.md, report.json and "
+                               "charts/ (default: reports/<edition or stack>/ in the project)",
+        show_default=False)] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Containers sampled in parallel (Docker stats).")] = 16,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Servers by edition, the replica's hosts, containers, CPU and memory, and energy and CO2e."""
+    from replicator.report import generate_report
+
+    root = find_project_root()
+    out = err if json_ else console
+    with out.status("measuring the replica and writing the report...", spinner="dots"):
+        result = generate_report(root, work_dir(root), stack=stack, edition=edition,
+                                 params_file=params, sets=set_ or (), output=output,
+                                 workers=workers)
+    if json_:
+        print(json.dumps(result.data, indent=2))
+    else:
+        _print_summary(result.data)
+    for w in result.data["warnings"]:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    for kind, path in result.files.items():
+        out.print(f"[green]wrote[/] {kind}: {path}", highlight=False)
+
+
+def _print_summary(data: dict) -> None:
+    from replicator.report.model import fmt
+
+    editions = Table("Edition", "Physical servers", "Origin", title="Servers by edition",
+                     title_justify="left")
+    for e in data["servers_by_edition"]:
+        editions.add_row(e["name"], fmt(e["physical_servers"]),
+                         e["kind"] + (f" ({e['source']})" if e["source"] else ""))
+    console.print(editions)
+    replica = data["replica"]
+    console.print(
+        f"Replica: {replica['physical_hosts']} physical host(s), "
+        f"{replica['containers']['running']} running containers, "
+        f"CPU {fmt(replica['cpu']['value'], 2)} % of one CPU, "
+        f"memory {fmt(replica['memory']['value'] / 2**20, 1)} MiB", highlight=False)
+    ratios = Table("Ratio", "Value", title="Consolidation", title_justify="left")
+    for r in data["ratios"]:
+        ratios.add_row(r["label"], f"{fmt(r['value'], 2)} {r['unit']}")
+    console.print(ratios)
+    fp = Table("Per year", "Production", "Replica", title="Energy and CO2e", title_justify="left")
+    prod, repl = data["footprint"]["production"], data["footprint"]["replica"]
+    for key, label, unit in (("energy_kwh", "Energy", "kWh"),
+                             ("operational_kgco2e", "Operational CO2e", "kg"),
+                             ("embodied_kgco2e", "Embodied CO2e", "kg"),
+                             ("total_kgco2e", "Total CO2e", "kg")):
+        fp.add_row(label, f"{fmt(prod[key]['value'], 1)} {unit}",
+                   f"{fmt(repl[key]['value'], 1)} {unit}")
+    console.print(fp)
