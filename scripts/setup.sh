@@ -8,17 +8,20 @@
 #   4. replicator engine start   (dockerd in the background, no systemd needed)
 #   5. replicator image build    (only images whose recipe changed)
 #
-# Usage: scripts/setup.sh [--no-images]     (from any directory)
+# Usage: scripts/setup.sh [--no-images] [--with-browser]   (from any directory)
+#   --with-browser also installs Debian's chromium (for the report's browser test)
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$root"
 
 build_images=1
+with_browser=0
 for arg in "$@"; do
     case "$arg" in
         --no-images) build_images=0 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --with-browser) with_browser=1 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -58,6 +61,10 @@ step "system packages"
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# The report's browser test renders the HTML report in a real headless Chromium.
+if [ "$with_browser" -eq 1 ] && [ ! -x /usr/bin/chromium ]; then
+    missing+=(chromium)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
