@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import json
 import logging
 import os
@@ -55,26 +56,28 @@ class _Segment:
 
 
 class OdfLog:
+    """Append in the event loop (memory only); one writer thread writes, fsyncs and
+    reports durability, so a slow disk never blocks the loop."""
+
     def __init__(self, directory: Path, segment_bytes: int = 64 * 1024 * 1024,
                  cache_records: int = 50_000):
         self.directory = Path(directory)
         self.segment_bytes = segment_bytes
         self.cache_records = cache_records
         self._segments: list[_Segment] = []
-        self._fd = -1
-        self._retired: list[int] = []
-        self._lock = threading.Lock()
+        self._pending: collections.deque = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._waiters: collections.deque = collections.deque()
         self._listeners: list = []
         self._cache: list[LogRecord] = []
         self._cache_first = 1
-        self.written_seq = 0
-        self.durable_seq = 0
+        self.written_seq = 0   # appended (in memory, maybe not yet on disk)
+        self.durable_seq = 0   # written and fdatasync'ed
         self.fsyncs = 0
+        self.error = ""
 
     # -- lifecycle
 
@@ -99,13 +102,13 @@ class OdfLog:
         if not self._segments:
             self._segments.append(_Segment(1, self.directory / f"{1:020d}.log"))
         current = self._segments[-1]
-        self._fd = os.open(current.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        os.fsync(self._fd)
+        fd = os.open(current.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        os.fsync(fd)
         _fsync_dir(self.directory)
         self.written_seq = self.durable_seq = current.last_seq
         self._cache_first = self.written_seq + 1
-        self._thread = threading.Thread(target=self._committer, name="odf-log-commit",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._writer, args=(current, fd),
+                                        name="odf-log-writer", daemon=True)
         self._thread.start()
 
     def _scan(self, segment: _Segment) -> bool:
@@ -131,30 +134,30 @@ class OdfLog:
             return False
         return True
 
+    @property
+    def healthy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self.error
+
     def close(self) -> None:
-        """Flush and stop the committer (waits for the last fsync)."""
+        """Write and fsync what is pending, then stop the writer."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
-        with self._lock:
-            for fd in [self._fd, *self._retired]:
-                if fd >= 0:
-                    os.fsync(fd)
-                    os.close(fd)
-            self._fd, self._retired = -1, []
+            self._thread.join(timeout=30)
 
     # -- writing
 
     async def append(self, payload: bytes, sent_at: float) -> int:
         """Append one record; returns its seq once it is on disk (fdatasync)."""
+        if self.error:
+            raise OSError(self.error)
         seq = self.written_seq + 1
         now = time.time()
         record = RECORD.pack(len(payload), zlib.crc32(payload), seq, sent_at, now) + payload
         segment = self._segments[-1]
-        view = memoryview(record)
-        while view:
-            view = view[os.write(self._fd, view):]
+        if segment.size >= self.segment_bytes:
+            segment = _Segment(seq, self.directory / f"{seq:020d}.log")
+            self._segments.append(segment)
         segment.offsets.append(segment.size)
         segment.size += len(record)
         segment.last_seq = seq
@@ -163,63 +166,69 @@ class OdfLog:
         if len(self._cache) > 2 * self.cache_records:
             del self._cache[:self.cache_records]
             self._cache_first += self.cache_records
-        if segment.size >= self.segment_bytes:
-            self._rotate()
         future = self._loop.create_future()
         self._waiters.append((seq, future))
+        self._pending.append((segment, seq, record))
         self._wake.set()
         await future
         return seq
 
-    def _rotate(self) -> None:
-        first = self.written_seq + 1
-        segment = _Segment(first, self.directory / f"{first:020d}.log")
-        fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        with self._lock:
-            self._retired.append(self._fd)
-            self._fd = fd
-            self._segments.append(segment)
-        _fsync_dir(self.directory)
-
-    def _committer(self) -> None:
+    def _writer(self, segment: _Segment, fd: int) -> None:
+        """Group commit: write everything pending, one fdatasync, report durable."""
+        pending = self._pending
         while True:
             self._wake.wait()
-            with self._lock:
-                self._wake.clear()
-                target = self.written_seq
-                fds = [self._fd, *self._retired]
-                retired, self._retired = self._retired, []
-            if target > self.durable_seq or retired:
-                try:
-                    for fd in fds:
-                        os.environ.get("NOFSYNC") or os.fdatasync(fd)
-                    self.fsyncs += 1
-                except OSError:
-                    log.exception("fdatasync of the ODF log failed; retrying")
-                    time.sleep(0.1)
-                    self._wake.set()
-                    continue
-                for fd in retired:
-                    os.close(fd)
-                try:
-                    self._loop.call_soon_threadsafe(self._on_durable, target)
-                except RuntimeError:  # loop closed during shutdown
-                    return
-            if self._stopping and target == self.written_seq:
+            self._wake.clear()
+            if not pending:
+                if self._stopping:
+                    break
+                continue
+            chunks: list[bytes] = []
+            last = 0
+            try:
+                while pending:
+                    item_segment, seq, record = pending.popleft()
+                    if item_segment is not segment:  # the loop started a new segment
+                        _write_all(fd, b"".join(chunks))
+                        chunks = []
+                        os.fdatasync(fd)
+                        os.close(fd)
+                        segment = item_segment
+                        fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                                     0o640)
+                        _fsync_dir(self.directory)
+                    chunks.append(record)
+                    last = seq
+                _write_all(fd, b"".join(chunks))
+                os.fdatasync(fd)
+            except OSError as exc:  # disk full, I/O error: fail loudly, answer nothing
+                self.error = f"ODF log write failed: {exc}"
+                log.exception("ODF log write failed; the distributor stops acknowledging")
+                self._loop.call_soon_threadsafe(self._fail_waiters)
                 return
+            self.fsyncs += 1
+            try:
+                self._loop.call_soon_threadsafe(self._on_durable, last)
+            except RuntimeError:  # the loop is closed (shutdown)
+                pass
+        os.fdatasync(fd)
+        os.close(fd)
+
+    def _fail_waiters(self) -> None:
+        while self._waiters:
+            future = self._waiters.popleft()[1]
+            if not future.done():
+                future.set_exception(OSError(self.error))
 
     def _on_durable(self, target: int) -> None:
         if target <= self.durable_seq:
             return
         self.durable_seq = target
         waiters = self._waiters
-        n = 0
-        while n < len(waiters) and waiters[n][0] <= target:
-            future = waiters[n][1]
+        while waiters and waiters[0][0] <= target:
+            future = waiters.popleft()[1]
             if not future.done():
                 future.set_result(None)
-            n += 1
-        del waiters[:n]
         for listener in self._listeners:
             listener()
 
@@ -284,6 +293,12 @@ class OdfLog:
         return {"first_seq": self.first_seq, "last_seq": self.written_seq,
                 "durable_seq": self.durable_seq, "segments": len(self._segments),
                 "bytes": sum(s.size for s in self._segments), "fsyncs": self.fsyncs}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -175,7 +175,8 @@ def chart_co2e_breakdown(data: dict[str, Any]) -> Any:
             if value:
                 ax.text(0, base + value / 2, f"{fmt(value, 2)} t", ha="center", va="center",
                         fontsize=9)
-        ax.annotate(f"total {fmt(op + emb, 2)} t", (0, op + emb), ha="center", va="bottom",
+        total = fp[side]["total_kgco2e"]["value"] / 1000.0
+        ax.annotate(f"total {fmt(total, 2)} t", (0, op + emb), ha="center", va="bottom",
                     xytext=(0, 3), textcoords="offset points", fontsize=9)
         _style_axes(ax)
         ax.set_xlim(-0.8, 0.8)

@@ -91,7 +91,10 @@ class DistributorRole(Role):
             self.metrics.inc("odf_messages_rejected_total", reason="invalid")
             raise HttpError(400, str(exc)) from None
         sent_at = _sent_at(request)
-        seq = await self.log.append(body, sent_at)
+        try:
+            seq = await self.log.append(body, sent_at)
+        except OSError as exc:
+            raise HttpError(503, f"cannot store the message: {exc}") from None
         self.metrics.inc("odf_messages_received_total")
         source = self.sources.setdefault(header["Source"], {"messages": 0})
         source.update(messages=source["messages"] + 1, last_document=header.document_code,
@@ -191,7 +194,7 @@ class DistributorRole(Role):
 
     async def checks(self):
         out = await super().checks()
-        out["log"] = "ok" if self.log._fd >= 0 else "closed"
+        out["log"] = "ok" if self.log.healthy else (self.log.error or "stopped")
         return out
 
     async def status(self, request: Request) -> Response:

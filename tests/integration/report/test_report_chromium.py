@@ -10,34 +10,16 @@ the HTML references no external resource.
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from replicator.report.render import COLOURS, STACK_COLOURS, write_report
+from tests.integration.report.browser import CHROMIUM, HEIGHT, MISSING, WIDTH, chromium
 from tests.unit.report.report_cases import hand_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-WIDTH, HEIGHT = 1280, 2400
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is absent: install the Debian package `chromium` "
-           "(apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING)
 np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir(exist_ok=True)
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}",
-           *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180,
-                          stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +58,9 @@ def test_bar_colours_are_drawn_where_each_chart_is(page: dict) -> None:
     ys_pub, xs_pub = where(px, COLOURS["public"])
     assert len(xs_pub) > 2000, "no bars of past editions"
     assert xs_pub.max() < half
-    ys_mod, xs_mod = where(px, COLOURS["modelled"])
+    _, xs_mod = where(px, COLOURS["modelled"])
     assert len(xs_mod) > 100 and xs_mod.max() < half
-    ys_meas, xs_meas = where(px, COLOURS["measured"])
+    _, xs_meas = where(px, COLOURS["measured"])
     assert len(xs_meas) > 20 and xs_meas.max() < half  # at least its legend key
     chart1_bottom = ys_pub.max()
     # Chart 2 (first row, right): containers per host, one colour per stack.
@@ -110,8 +92,11 @@ def test_the_dom_has_the_charts_and_tables(page: dict) -> None:
         assert m, chart
         svg = m.group(1)
         assert "<svg" in svg and len(re.findall(r"<path", svg)) > 10, chart
-    rows = lambda table: re.search(  # noqa: E731
-        rf'<table id="{table}">(.*?)</table>', dom, re.DOTALL).group(1).count("<tr")
+    def rows(table: str) -> int:
+        m = re.search(rf'<table id="{table}">(.*?)</table>', dom, re.DOTALL)
+        assert m, table
+        return m.group(1).count("<tr")
+
     assert rows("table-servers-by-edition") == 1 + 4  # header, London, Rio, production, replica
     assert rows("table-footprint-production") == 1 + 4
     assert rows("table-ratios") == 1 + 6

@@ -8,6 +8,7 @@ API and the command line.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import docker
@@ -16,13 +17,14 @@ import pytest
 from replicator.engine import Mode
 from replicator.engine.events import RecordingSink
 from replicator.report import generate_report
-from tests.integration.projects import TestProject
+from tests.integration import projects
+from tests.integration.report.browser import CHROMIUM, chromium
 
 pytestmark = pytest.mark.integration
 SITES_IN_ORDER = ("ctoc", "itl", "toc")  # ctoc owns the inter-site circuits
 
 
-def up_all(project: TestProject) -> None:
+def up_all(project: projects.TestProject) -> None:
     runner = project.runner()
     for site in SITES_IN_ORDER:
         result = runner.run(project.stack(site), Mode.UP, RecordingSink())
@@ -36,7 +38,7 @@ def running(client: docker.DockerClient, label: str) -> list:
 
 def test_report_counts_the_running_containers_and_hosts(
         project_factory: object, docker_client: docker.DockerClient, tmp_path: Path) -> None:
-    project: TestProject = project_factory()  # type: ignore[operator]
+    project: projects.TestProject = project_factory()  # type: ignore[operator]
     up_all(project)
     ours = running(docker_client, f"replicator.edition={project.edition}")
     assert ours, "the deployment runs no container"
@@ -86,3 +88,10 @@ def test_report_counts_the_running_containers_and_hosts(
     assert cli_data["footprint"]["production"]["pue"] == 1.1
     assert (tmp_path / "cli" / "report.html").is_file()
     assert (tmp_path / "cli" / "charts" / "co2e-breakdown.svg").is_file()
+
+    # The real report renders in a browser: its three charts are in the DOM Chromium built.
+    if CHROMIUM.exists():
+        dom = chromium(tmp_path, "--dump-dom", (tmp_path / "cli" / "report.html").as_uri())
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert len(re.findall(r'<figure id="chart-[a-z0-9-]+" class="chart"><svg', dom.stdout)) == 3
+        assert f"<td>{toc}</td>" in dom.stdout  # the containers table lists the toc stack

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 def cli(*args: str, root: Path = REPO, home: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, REPLICATOR_PROJECT=str(root),
                REPLICATOR_HOME=str(home or root / ".replicator"), NO_COLOR="1", COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "replicator", "report", *args], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "replicator", "report", *args], check=False,
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
 
 

@@ -147,7 +147,7 @@ def target(name: str) -> Any:
     return SimpleNamespace(name=name)
 
 
-def run(engine: FakeEngine, states: dict[str, Any], **kwargs: Any):  # noqa: ANN201
+def run(engine: FakeEngine, states: dict[str, Any], **kwargs: Any) -> tuple[Any, list]:
     targets = [target(s) for s in states]
     factory_calls: list[tuple[str, int]] = []
 

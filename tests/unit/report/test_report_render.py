@@ -116,7 +116,7 @@ def test_markdown_tables(written: tuple[dict, dict[str, Path]]) -> None:
     # Every table row has the column count of its header.
     lines = md.splitlines()
     for i, line in enumerate(lines):
-        if line.startswith("| ---") or line.startswith("| :--"):
+        if line.startswith(("| ---", "| :--")):
             cols = lines[i - 1].count("|")
             j = i + 1
             while j < len(lines) and lines[j].startswith("|"):
