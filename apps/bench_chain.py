@@ -57,7 +57,7 @@ def call(port: int, method: str, path: str, body=None, timeout: float = 10.0,
 class Chain:
     """The five roles of the chain as local processes (stopped by pid)."""
 
-    def __init__(self, root: Path, python: str = sys.executable, lanes: int = 8,
+    def __init__(self, root: Path, python: str = sys.executable, connections: int = 64,
                  synchronous: str = "FULL"):
         self.root = root
         self.python = python
@@ -65,7 +65,7 @@ class Chain:
         (root / "odf_api_key").write_text(self.key)
         self.ports = {name: free_port() for name in ("odf-distributor", "ovr", *CONSUMERS)}
         self.procs: dict[str, subprocess.Popen] = {}
-        self.lanes = lanes
+        self.connections = connections
         self.synchronous = synchronous
 
     def config(self, role: str) -> Path:
@@ -73,7 +73,7 @@ class Chain:
                "service": "ovr-aqc" if role == "ovr" else role, "role": role,
                "version": "bench", "listen": {"host": "127.0.0.1", "port": self.ports[role]},
                "data_dir": str(self.root / role), "api_key_file": str(self.root / "odf_api_key"),
-               "options": {"ovr_lanes": self.lanes, "sqlite_synchronous": self.synchronous}}
+               "options": {"ovr_connections": self.connections, "sqlite_synchronous": self.synchronous}}
         if role == "ovr":
             cfg.update(venue="AQC", disciplines=["DIV", "SWA", "WPO"],
                        peers={"odf-distributor":
@@ -137,10 +137,10 @@ class Chain:
                 for c in CONSUMERS}
 
 
-def run(seconds: float, rate: float, python: str, lanes: int, synchronous: str,
+def run(seconds: float, rate: float, python: str, connections: int, synchronous: str,
         keep: bool) -> dict:
     root = Path(tempfile.mkdtemp(prefix="bench-chain-"))
-    chain = Chain(root, python, lanes, synchronous)
+    chain = Chain(root, python, connections, synchronous)
     try:
         chain.start_all()
         before = chain.distinct()
@@ -164,7 +164,7 @@ def run(seconds: float, rate: float, python: str, lanes: int, synchronous: str,
             _, body = call(chain.ports[c], "GET", f"/odf/latency?since={t0}", timeout=30)
             latency[c] = {k: body.get(k) for k in ("count", "p50_ms", "p90_ms", "p99_ms",
                                                   "max_ms", "mean_ms")}
-        _, dstat = call(chain.ports["odf-distributor"], "GET", "/odf/status")
+        _, dstat = call(chain.ports["odf-distributor"], "GET", "/odf/status", timeout=30)
         return {
             "requested": {"count": count, "rate": rate, "seconds": seconds},
             "sent": gen["sent"], "failed": gen["failed"], "send_seconds": gen["seconds"],
@@ -173,6 +173,8 @@ def run(seconds: float, rate: float, python: str, lanes: int, synchronous: str,
             "lost": {c: gen["sent"] - got[c] for c in CONSUMERS},
             "latency_ms": latency,
             "distributor_fsyncs": dstat["log"]["fsyncs"],
+            "intake_latency_ms": {k: dstat["intake_latency"].get(k)
+                                  for k in ("p50_ms", "p99_ms", "max_ms")},
             "cpu_percent": {r: round((cpu1[r] - cpu0.get(r, 0)) / drained * 100, 1)
                             for r in cpu1},
             "cores": os.cpu_count(), "data": str(root) if keep else None,
@@ -189,12 +191,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter that runs the roles (default: this one)")
-    parser.add_argument("--lanes", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.seconds, args.rate, args.python, args.lanes, args.synchronous, args.keep)
+    result = run(args.seconds, args.rate, args.python, args.connections, args.synchronous, args.keep)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -205,6 +207,8 @@ def main() -> int:
     for c, lat in result["latency_ms"].items():
         print(f"  {c:7s} count {lat['count']}  p50 {lat['p50_ms']} ms  p90 {lat['p90_ms']} ms  "
               f"p99 {lat['p99_ms']} ms  max {lat['max_ms']} ms  lost {result['lost'][c]}")
+    print(f"  venue -> distributor (last 10,000): {result['intake_latency_ms']}; "
+          f"distributor fsyncs {result['distributor_fsyncs']}")
     print("  cpu % of one core: " + ", ".join(f"{r} {v}" for r, v in
                                                result["cpu_percent"].items()))
     ok = (result["msgs_per_s"] >= args.rate * 0.98 and wrs["p99_ms"] is not None

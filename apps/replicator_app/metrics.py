@@ -97,3 +97,17 @@ class Metrics:
             out.append(f"{name}_sum {self._hist_sum:.6f}")
             out.append(f"{name}_count {self._hist_n}")
         return "\n".join(out) + "\n"
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+    n = len(ordered)
+
+    def at(q: float) -> float:
+        return round(ordered[min(n - 1, int(q * n))] * 1000, 2)
+
+    return {"count": n, "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 2),
+            "mean_ms": round(sum(ordered) / n * 1000, 2)}

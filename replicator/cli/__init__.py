@@ -29,6 +29,7 @@ from replicator.cli import deploy  # noqa: E402,F401
 from replicator.cli import graph  # noqa: E402,F401
 from replicator.cli import image  # noqa: E402,F401
 from replicator.cli import engine  # noqa: E402,F401
+from replicator.cli import configure  # noqa: E402,F401
 from replicator.cli import report  # noqa: E402,F401
 
 

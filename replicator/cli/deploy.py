@@ -203,10 +203,17 @@ def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = 
         for r in rows:
             style = {"running": "green", "missing": "red"}.get(r.state, "yellow")
             table.add_row(r.site, r.suite, r.service, r.container, f"[{style}]{r.state}[/]",
-                          ", ".join(r.networks))
+                          _network_summary(r.networks))
         console.print(table)
         bad = [r for r in rows if r.state != "running"]
         console.print(f"{len(rows)} containers, {len(rows) - len(bad)} running, "
                       f"{len(bad)} not running or missing")
     if any(r.state != "running" for r in rows):
         raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _network_summary(networks: list[str]) -> str:
+    """`lan, edge, 3 wan`: which kinds of network a container is on, compactly."""
+    kinds = [k for k in ("lan", "edge") if any(n.endswith(f"-{k}") for n in networks)]
+    wan = sum("-wan-" in n for n in networks)
+    return ", ".join([*kinds, *([f"{wan} wan"] if wan else [])])

@@ -156,6 +156,11 @@ def engines_from_state(states: Mapping[str, Any]) -> tuple[list[EngineHost], lis
 
 
 def load_states(project_root: Path, workdir: Path, stacks: Iterable[str]) -> dict[str, Any]:
+    """Each stack's state; a stack never deployed has none (and nothing is created for it)."""
+    stacks = list(stacks)
+    # StackRunner would create the secrets key of a project never deployed: skip it then.
+    if not any((workdir / "state" / f"{stack}.json").exists() for stack in stacks):
+        return {stack: None for stack in stacks}
     from replicator.engine import StackRunner
 
     runner = StackRunner(project_root, workdir)

@@ -27,7 +27,8 @@ import xml.etree.ElementTree as ET
 from html import escape
 
 from .. import odf
-from ..http import (HttpError, Request, Response, html_response, json_response)
+from ..http import HttpError, Request, Response, html_response, json_response
+from ..metrics import percentiles
 from ..store import ConsumerStore, JsonStore
 from .base import Role
 
@@ -96,20 +97,6 @@ def summarize(xml: str) -> dict:
     if lines:
         out["medal_standings"] = lines
     return out
-
-
-def percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"count": 0}
-    ordered = sorted(values)
-    n = len(ordered)
-
-    def at(q: float) -> float:
-        return round(ordered[min(n - 1, int(q * n))] * 1000, 2)
-
-    return {"count": n, "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
-            "max_ms": round(ordered[-1] * 1000, 2),
-            "mean_ms": round(sum(ordered) / n * 1000, 2)}
 
 
 class ConsumerRole(Role):

@@ -18,6 +18,7 @@ import time
 
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, json_response
+from ..metrics import percentiles
 from ..store import OdfLog, Offsets
 from .base import Role
 
@@ -198,8 +199,11 @@ class DistributorRole(Role):
         return out
 
     async def status(self, request: Request) -> Response:
+        recent = self.log.read(max(0, self.log.durable_seq - 10_000), 10_000, 1 << 40)
+        intake = percentiles([r.received_at - r.sent_at for r in recent])
         return json_response({
             "service": self.config.service, "log": self.log.stats(),
+            "intake_latency": intake | {"over_last": len(recent)},
             "consumers": {name: {"url": link.url, "delivered_seq": link.delivered,
                                  "queue_depth": self.log.written_seq - link.delivered,
                                  "last_ok_at": link.last_ok_at, "last_error": link.last_error,

@@ -6,13 +6,14 @@ produces the venue's own realistic traffic at a given rate for a bounded count.
 Every message carries ``X-ODF-Sent-At`` (when the venue produced it) so that the
 consumers can measure venue-to-consumer latency.
 
-Messages go out on a few "lanes" (one connection each, sequential); a message's
-lane is chosen from its identity, so versions of one document keep their order.
+Messages go out over a pool of connections; versions of one identity are sent
+one after the other, so they reach the distributor in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -32,41 +33,56 @@ MAX_OUTSTANDING = 10_000
 
 
 class Forwarder:
-    """Sends ODF messages to one URL, retrying until 200 or a deadline."""
+    """Sends ODF messages to one URL over `connections` concurrent connections,
+    retrying each until 200 or a deadline. Versions of one identity are sent one
+    after the other, in order; different identities go in parallel."""
 
-    def __init__(self, role: Role, url: str, *, lanes: int = 8, retry_seconds: float = 30.0,
-                 backoff_max: float = 1.0, target: str = "odf-distributor"):
+    def __init__(self, role: Role, url: str, *, connections: int = 64,
+                 retry_seconds: float = 30.0, backoff_max: float = 1.0,
+                 target: str = "odf-distributor"):
         self.role = role
         self.url = url
+        self.connections = max(1, connections)
         self.retry_seconds = retry_seconds
         self.backoff_max = backoff_max
         self.target = target
-        self.queues = [asyncio.Queue() for _ in range(max(1, lanes))]
+        self.ready: asyncio.Queue = asyncio.Queue()
+        self.waiting: dict[str, collections.deque] = {}  # identity -> messages behind it
         self.sent = self.failed = self.retries = 0
         self.last_sent_at = 0.0
         self.last_error = ""
 
     def start(self) -> None:
-        for i, lane in enumerate(self.queues):
-            self.role.spawn(self._lane(lane), f"lane-{self.target}-{i}")
+        for i in range(self.connections):
+            self.role.spawn(self._worker(), f"send-{self.target}-{i}")
 
     @property
     def in_flight(self) -> int:
-        return sum(q.qsize() for q in self.queues)
+        return self.ready.qsize() + sum(len(q) + 1 for q in self.waiting.values())
 
     def submit(self, xml: bytes, identity: str, sent_at: float) -> asyncio.Future:
         """Queue a message; the future gives (ok, attempts, error)."""
         future = asyncio.get_running_loop().create_future()
-        lane = self.queues[zlib.crc32(identity.encode()) % len(self.queues)]
-        lane.put_nowait((xml, sent_at, future))
+        item = (identity, xml, sent_at, future)
+        behind = self.waiting.get(identity)
+        if behind is None:
+            self.waiting[identity] = collections.deque()
+            self.ready.put_nowait(item)
+        else:
+            behind.append(item)
         return future
 
-    async def _lane(self, lane: asyncio.Queue) -> None:
+    async def _worker(self) -> None:
         while True:
-            xml, sent_at, future = await lane.get()
+            identity, xml, sent_at, future = await self.ready.get()
             result = await self._post(xml, sent_at)
             if not future.done():
                 future.set_result(result)
+            behind = self.waiting[identity]
+            if behind:
+                self.ready.put_nowait(behind.popleft())
+            else:
+                del self.waiting[identity]
 
     async def _post(self, xml: bytes, sent_at: float) -> tuple[bool, int, str]:
         body = odf.gzip(xml)
@@ -164,7 +180,7 @@ class OvrRole(Role):
                                   versions=self._load_versions())
         distributor = config.peer("odf-distributor") or "http://odf-distributor-app:8080"
         self.forwarder = Forwarder(self, distributor + "/odf/messages",
-                                   lanes=int(config.option("ovr_lanes")),
+                                   connections=int(config.option("ovr_connections")),
                                    retry_seconds=float(config.option("send_retry_seconds")),
                                    backoff_max=float(config.option("retry_backoff_max")))
         self.generating = 0

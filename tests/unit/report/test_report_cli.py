@@ -81,3 +81,4 @@ def test_not_deployed_says_so(fresh_project: Path, tmp_path: Path) -> None:
     assert "the replica has not been deployed" in text(proc)
     assert f"replicator up --edition {edition} --yes" in text(proc)
     assert not (tmp_path / "out").exists()
+    assert not (fresh_project / ".replicator").exists(), "a report must not create run-time files"

@@ -1,0 +1,393 @@
+"""Run the site playbook with ansible-runner, and read its events.
+
+Secrets: ansible-runner records the environment it is given. `envvars` and
+`extravars` passed to `run()` are written in clear to `env/envvars` and
+`env/extravars` of the private data dir (unless `suppress_env_files`), and
+every run writes `artifacts/<ident>/command`, a JSON file holding the whole
+environment of the ansible-playbook process. So the secrets are never given
+to ansible-runner at all: its `binary` is a small wrapper (written in the run
+dir, no secret inside) that fetches them over a one-shot Unix socket from
+this process, puts them into its own environment and execs ansible-playbook.
+The roles read them with `lookup('ansible.builtin.env', ...)` in `no_log`
+tasks. The Fernet key variable (REPLICATOR_SECRETS_KEY) is also kept out of
+the runner's environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replicator.engine.secrets import KEY_ENV
+from replicator.errors import EngineUnavailableError
+from replicator.secrets_store import DB_PASSWORD_ENV_PREFIX, ODF_API_KEY_ENV
+
+SECRETS_SOCKET_ENV = "REPLICATOR_SECRETS_SOCKET"
+REAL_PLAYBOOK_ENV = "REPLICATOR_ANSIBLE_PLAYBOOK"
+WRAPPER_NAME = "ansible-playbook-with-secrets"
+# The last task of site.yml on every host: progress counts a host as done there.
+DONE_TASK = "Container configured"
+
+_WRAPPER = '''#!{python}
+# Written by `replicator configure` (no secret in this file): fetches the
+# edition's secrets over a one-shot Unix socket from the replicator process,
+# puts them into this process's environment and execs ansible-playbook. So
+# ansible-runner, which records the environment it is given, never sees them.
+import json
+import os
+import socket
+import sys
+
+path = os.environ.pop("{socket_env}", "")
+if path:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(60)
+    conn.connect(path)
+    chunks = []
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    conn.close()
+    os.environ.update(json.loads(b"".join(chunks).decode()))
+real = os.environ.pop("{playbook_env}", "ansible-playbook")
+os.execv(real, [real] + sys.argv[1:])
+'''
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """One task on one host that changed something, failed, or was unreachable."""
+
+    host: str
+    task: str
+    role: str = ""
+    message: str = ""
+    handler: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.role} : {self.task}" if self.role else self.task
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "task": self.label, "role": self.role,
+                "message": self.message, "handler": self.handler}
+
+
+@dataclass
+class PlaybookResult:
+    status: str
+    rc: int
+    seconds: float
+    check: bool = False
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+    changes: list[TaskOutcome] = field(default_factory=list)
+    failures: list[TaskOutcome] = field(default_factory=list)
+    unreachable: list[TaskOutcome] = field(default_factory=list)
+    artifact_dir: Path | None = None
+    label: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.rc == 0 and self.status == "successful" and not self.failures \
+            and not self.unreachable
+
+    @property
+    def changed_total(self) -> int:
+        return sum(h.changed for h in self.hosts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "status": self.status, "rc": self.rc,
+                "succeeded": self.succeeded, "check": self.check,
+                "seconds": round(self.seconds, 2), "changed": self.changed_total,
+                "hosts": {h: s.to_json() for h, s in sorted(self.hosts.items())},
+                "changes": [c.to_json() for c in self.changes],
+                "failures": [f.to_json() for f in self.failures],
+                "unreachable": [u.to_json() for u in self.unreachable],
+                "artifacts": str(self.artifact_dir) if self.artifact_dir else None}
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _task_of(data: Mapping[str, Any]) -> tuple[str, str]:
+    task = str(data.get("task") or data.get("name") or "")
+    role = str(data.get("role") or "")
+    prefix = f"{role} : "
+    if role and task.startswith(prefix):
+        task = task[len(prefix):]
+    return task, role
+
+
+def failure_message(res: Mapping[str, Any] | None) -> str:
+    """A short, readable reason from a module result."""
+    if not res:
+        return ""
+    if "censored" in res:
+        return "output hidden (no_log task): run the role by hand with the secret set to see it"
+    if res.get("results"):
+        msgs = [failure_message(item) for item in res["results"]
+                if isinstance(item, Mapping) and (item.get("failed") or item.get("unreachable"))]
+        msgs = [m for m in msgs if m]
+        if msgs:
+            return "; ".join(msgs[:3])
+    parts: list[str] = []
+    for key in ("msg", "reason"):
+        value = res.get(key)
+        if value:
+            parts.append(str(value).strip())
+            break
+    for key in ("stderr", "module_stderr", "stdout", "module_stdout"):
+        value = res.get(key)
+        if value and str(value).strip() and str(value).strip() not in parts:
+            lines = str(value).strip().splitlines()
+            parts.append(" | ".join(lines[-3:]))
+            break
+    if not parts and "status" in res:
+        parts.append(f"HTTP status {res['status']}")
+    if "rc" in res and res.get("rc") not in (0, None):
+        parts.append(f"rc={res['rc']}")
+    return "; ".join(parts)[:600]
+
+
+def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[
+        dict[str, HostStats], list[TaskOutcome], list[TaskOutcome], list[TaskOutcome]]:
+    """Host stats, changed tasks, failed tasks and unreachable hosts of a run's events."""
+    hosts: dict[str, HostStats] = {}
+    changes: list[TaskOutcome] = []
+    failures: list[TaskOutcome] = []
+    unreachable: list[TaskOutcome] = []
+    handler_uuids: set[str] = set()
+    stats: Mapping[str, Any] | None = None
+    for event in events:
+        kind = event.get("event")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_handler_task_start":
+            handler_uuids.add(str(data.get("task_uuid")))
+            continue
+        if kind == "playbook_on_stats":
+            stats = data
+            continue
+        host = data.get("host")
+        if not host:
+            continue
+        task, role = _task_of(data)
+        handler = str(data.get("task_uuid")) in handler_uuids
+        res = data.get("res") or {}
+        if kind == "runner_on_ok" and res.get("changed"):
+            changes.append(TaskOutcome(host, task, role, handler=handler))
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            if res.get("changed"):
+                changes.append(TaskOutcome(host, task, role, handler=handler))
+            failures.append(TaskOutcome(host, task, role, failure_message(res), handler))
+        elif kind == "runner_on_unreachable":
+            unreachable.append(TaskOutcome(host, task, role, failure_message(res), handler))
+    if stats is not None:
+        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+                 "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
+        for key, attr in names.items():
+            for host, count in (stats.get(key) or {}).items():
+                setattr(hosts.setdefault(host, HostStats()), attr, int(count))
+    return hosts, changes, failures, unreachable
+
+
+# --------------------------------------------------------------------------- secrets handoff
+
+
+class SecretsHandoff:
+    """Serves the secrets once, over a Unix socket in a private temp dir."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._payload = json.dumps(dict(env)).encode()
+        self._dir = tempfile.mkdtemp(prefix="replicator-")
+        os.chmod(self._dir, 0o700)
+        self.path = os.path.join(self._dir, "secrets.sock")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(self.path)
+        os.chmod(self.path, 0o600)
+        self._sock.listen(1)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self.served = 0
+        self._thread = threading.Thread(target=self._serve, name="secrets-handoff", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                        struct.calcsize("3i"))
+                _pid, uid, _gid = struct.unpack("3i", creds)
+                if uid != os.getuid():
+                    continue
+                conn.sendall(self._payload)
+            self.served += 1
+            return
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        self._thread.join(timeout=2)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> SecretsHandoff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_secret_env(name: str) -> bool:
+    return name in (KEY_ENV, ODF_API_KEY_ENV) or name.startswith(DB_PASSWORD_ENV_PREFIX)
+
+
+def venv_bin() -> Path:
+    """The bin/ of the Python running replicator (ansible-playbook lives there)."""
+    return Path(sys.executable).parent
+
+
+def write_wrapper(run_dir: Path) -> Path:
+    path = run_dir / WRAPPER_NAME
+    text = _WRAPPER.format(python=sys.executable, socket_env=SECRETS_SOCKET_ENV,
+                           playbook_env=REAL_PLAYBOOK_ENV)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+# --------------------------------------------------------------------------- the run
+
+
+EventHandler = Callable[[Mapping[str, Any]], None]
+
+
+def default_forks() -> int:
+    """Forks for this machine: the work is CPU-bound (module start-up in the containers)."""
+    return max(2, min(10, 4 * (os.cpu_count() or 2)))
+
+
+def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
+                 secrets_env: Mapping[str, str], label: str, check: bool = False,
+                 limit: str | None = None, forks: int | None = None,
+                 on_event: EventHandler | None = None, keep_artifacts: int = 10,
+                 verbosity: int = 0) -> PlaybookResult:
+    """One ansible-playbook run through ansible-runner; the result parsed from its events."""
+    try:
+        from ansible_runner.interface import init_runner
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineUnavailableError(
+            "ansible-runner is not installed", fix="pip install -e '.[configure]'") from exc
+    bindir = venv_bin()
+    real_playbook = bindir / "ansible-playbook"
+    if not real_playbook.exists():
+        found = shutil.which("ansible-playbook")
+        if not found:
+            raise EngineUnavailableError(
+                "ansible-playbook is not installed next to replicator",
+                fix="pip install -e '.[configure]' (the `ansible` package brings community.docker)")
+        real_playbook = Path(found)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(run_dir, 0o700)
+    wrapper = write_wrapper(run_dir)
+    tmp = run_dir / "tmp"
+    tmp.mkdir(exist_ok=True)
+    ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{label}"
+    # With a `binary`, ansible-runner runs in raw mode and leaves the playbook out.
+    cmdline = [shlex.quote(str(playbook))]
+    if check:
+        cmdline.append("--check")
+    if verbosity:
+        cmdline.append("-" + "v" * min(verbosity, 4))
+
+    events: list[Mapping[str, Any]] = []
+
+    def handler(event: Mapping[str, Any]) -> bool:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+        return True  # keep the event file in the artifacts
+
+    started = time.monotonic()
+    with SecretsHandoff(secrets_env) as handoff:
+        envvars = {
+            # ansible-runner returns rc 127 unless ansible's tools are on PATH.
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+            "ANSIBLE_ROLES_PATH": str(root / "roles"),
+            "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_LOCAL_TEMP": str(tmp),
+            "ANSIBLE_NOCOLOR": "1",
+            SECRETS_SOCKET_ENV: handoff.path,
+            REAL_PLAYBOOK_ENV: str(real_playbook),
+        }
+        runner = init_runner(
+            private_data_dir=str(run_dir), playbook=str(playbook), inventory=str(inventory),
+            envvars=envvars, suppress_env_files=True, binary=str(wrapper), ident=ident,
+            forks=forks or default_forks(), limit=limit or None,
+            cmdline=" ".join(cmdline), quiet=True, event_handler=handler,
+            rotate_artifacts=keep_artifacts, project_dir=str(root))
+        for name in list(runner.config.env):
+            if _is_secret_env(name):
+                del runner.config.env[name]
+        runner.run()
+        served = handoff.served
+    seconds = time.monotonic() - started
+    hosts, changes, failures, unreachable = parse_events(events)
+    status, rc = str(runner.status), int(runner.rc if runner.rc is not None else 1)
+    if not served and rc != 0 and not failures:
+        failures.append(TaskOutcome("-", "hand the secrets to ansible-playbook", message=(
+            "ansible-playbook did not fetch the secrets; see "
+            f"{Path(runner.config.artifact_dir) / 'stdout'}")))
+    return PlaybookResult(status=status, rc=rc, seconds=seconds, check=check, hosts=hosts,
+                          changes=changes, failures=failures, unreachable=unreachable,
+                          artifact_dir=Path(runner.config.artifact_dir), label=label)
+
+
+def recorded_events(artifact_dir: Path) -> Iterator[dict[str, Any]]:
+    """The events ansible-runner saved for a run (job_events/*.json, in order)."""
+    directory = artifact_dir / "job_events"
+    files = sorted(directory.glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0]))
+    for path in files:
+        with contextlib.suppress(ValueError):
+            yield json.loads(path.read_text())
