@@ -101,6 +101,7 @@ def _dump(data: Any) -> str:
 
 @dataclass
 class TestProject:
+    __test__ = False  # a helper, not a test class for pytest to collect
     root: Path
     edition: str
     topology: dict[str, Any] = field(default_factory=dict)
