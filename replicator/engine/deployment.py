@@ -62,6 +62,9 @@ class Goal:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     additional_secret_outputs: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
+    # Resource options the program used that this engine does not implement.
+    unsupported: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -258,6 +261,10 @@ class Deployment:
         return RegisterResult(urn, "", {})
 
     def _register_custom(self, urn: str, goal: Goal, parent: str) -> RegisterResult:
+        if goal.unsupported:
+            self.sink.diagnostic(Diagnostic(
+                "warning", f"resource option(s) {', '.join(goal.unsupported)} are not supported by "
+                "the embedded engine and were ignored (use --engine pulumi)", urn))
         provider_ref, provider = self._provider_for(goal.provider, version=goal.version)
         try:
             inputs = provider.check(goal.type, strip_resource_refs(goal.inputs))
@@ -363,6 +370,7 @@ class Deployment:
             delete_before_replace=goal.delete_before_replace,
             ignore_changes=list(goal.ignore_changes),
             additional_secret_outputs=list(goal.additional_secret_outputs),
+            retain_on_delete=goal.retain_on_delete,
             created=old.created if old and keep_created else _now(), modified=_now(),
         )
 
@@ -408,6 +416,7 @@ class Deployment:
         from replicator.engine.properties import reveal
 
         if record.custom and provider is not None and record.id and record.id != UNKNOWN \
+                and not record.retain_on_delete \
                 and not record.type.startswith(urns.PROVIDER_TYPE_PREFIX) \
                 and record.type != urns.STACK_REFERENCE_TYPE:
             pending = PendingOperation(urn=record.urn, type=record.type, op="delete",

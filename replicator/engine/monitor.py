@@ -44,6 +44,12 @@ def goal_from_request(req: resource_pb2.RegisterResourceRequest) -> Goal:
         ignore_changes=list(req.ignoreChanges),
         replace_on_changes=list(req.replaceOnChanges),
         additional_secret_outputs=list(req.additionalSecretOutputs),
+        retain_on_delete=bool(req.retainOnDelete),
+        unsupported=[name for name, used in (
+            ("aliases", bool(req.aliases) or bool(req.aliasURNs)),
+            ("import", bool(req.importId)),
+            ("deletedWith", bool(req.deletedWith)),
+        ) if used],
     )
 
 

@@ -46,6 +46,7 @@ class ResourceState:
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     additional_secret_outputs: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
     # What the last refresh observed that is not an output (e.g. a stopped container).
     observed: dict[str, Any] = field(default_factory=dict)
     created: str = ""

@@ -584,3 +584,20 @@ def test_counts_skip_components_and_reads(harness: Harness, backend: Backend) ->
     again, _ = harness.run(three())
     assert again.counts() == {"same": 3}
     assert again.changes() == 0
+
+
+def test_retain_on_delete_drops_the_resource_from_state_but_keeps_the_object(
+        harness: Harness, backend: Backend) -> None:
+    harness.run([network(), container("web", retain_on_delete=True), container("db")])
+    backend.calls.clear()
+    harness.run([network()])
+    assert backend.ops("delete") == [("delete", "s1-db")]
+    assert "s1-web" in backend.names()
+    assert set(harness.ids()) == {"lan", "default"}
+
+
+def test_unsupported_resource_options_are_reported_not_silently_dropped(
+        harness: Harness) -> None:
+    deployment, _ = harness.run([network(unsupported=["aliases"])])
+    warnings = [d.message for d in deployment.sink.diagnostics if d.severity == "warning"]
+    assert any("aliases" in w and "not supported" in w for w in warnings)
