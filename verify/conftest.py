@@ -32,6 +32,7 @@ from verify.observe import DockerObserver, Observation, Prober
 
 APPLICATION = "application"
 LEVELS = ("structure", "full")
+MAX_PAIRS = 5000  # undeclared pairs probed by default before sampling
 PROPERTY = "verify"  # user_properties key carrying a check's findings (JSON)
 
 
@@ -52,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(skipped with --replica-level structure)")
     config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker")
     config._verify_outcomes = []  # type: ignore[attr-defined]
+    config._verify_index = {}  # type: ignore[attr-defined]
+    config._verify_setup = {}  # type: ignore[attr-defined]
     config._verify_started = time.time()  # type: ignore[attr-defined]
 
 
@@ -75,15 +78,21 @@ class VerifyContext:
             raise pytest.UsageError("give at least one --replica-stack")
         try:
             self.replica = Replica.load(root, workdir, stacks)
-        except Exception as exc:  # noqa: BLE001 - any load error ends the run plainly
+        except Exception as exc:
             raise pytest.UsageError(f"cannot load the replica: {exc}") from exc
         self.level = config.getoption("--replica-level")
         self.expectation = Expectation.build(self.replica)
+        # All undeclared pairs, unless told otherwise or there are too many: then a
+        # seeded sample (the same pairs for the same model and seed).
+        self.all_pairs = len(self.expectation.isolation_pairs())
         sample = config.getoption("--isolation-sample") or None
-        self.pairs = self.expectation.isolation_pairs(sample, config.getoption("--isolation-seed"))
+        if sample is None and self.all_pairs > MAX_PAIRS:
+            sample = MAX_PAIRS
+        self.isolation_seed = config.getoption("--isolation-seed")
+        self.pairs = self.expectation.isolation_pairs(sample, self.isolation_seed)
         self.probe_timeout = config.getoption("--probe-timeout")
         self._observation: Observation | None = None
-        self.prober = Prober(engine_host, timeout=self.probe_timeout)
+        self.prober = Prober(engine_host, timeout=self.probe_timeout, workers=32)
 
     @property
     def observation(self) -> Observation:
@@ -109,8 +118,7 @@ def context(config: pytest.Config) -> VerifyContext:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
     wanted = [n for n in ("expected_container", "expected_service", "expected_link",
-                          "isolation_pair", "expected_network", "app_container", "web_container",
-                          "db_container") if n in names]
+                          "isolation_pair", "expected_network") if n in names]
     if not wanted:
         return
     ctx = context(metafunc.config)
@@ -119,9 +127,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         values: list[Any]
         if name == "expected_container":
             values = exp.containers
-        elif name in ("app_container", "web_container", "db_container"):
-            tier = name.split("_")[0]
-            values = [c for c in exp.containers if c.tier == tier]
         elif name == "expected_service":
             values = exp.services
         elif name == "expected_link":
@@ -176,6 +181,60 @@ def prober(ctx: VerifyContext) -> Prober:
     return ctx.prober
 
 
+def link_probe_id(link: Any) -> str:
+    return f"link:{link.name}"
+
+
+def pair_probe_id(pair: Any) -> str:
+    return f"iso:{pair.name}"
+
+
+@pytest.fixture(scope="session")
+def probes(ctx: VerifyContext, observation: Observation) -> Prober:
+    """Every link and isolation probe, run at once: one `docker exec` per source container.
+
+    The link and isolation tests share the xdist group "probes", so one worker
+    runs them all (and this fixture once) while the other takes the rest.
+    """
+    from verify.observe import ProbeTarget
+
+    batches: dict[tuple[str, str], list[ProbeTarget]] = {}
+
+    def add(src: Any, target: ProbeTarget) -> None:
+        obs = observation.containers.get(src.name)
+        if obs is not None and obs.running:  # else reported by the test, without a probe
+            batches.setdefault((src.docker_host, src.name), []).append(target)
+
+    for link in ctx.expectation.links:
+        for src in link.sources:
+            add(src, ProbeTarget(link_probe_id(link), link.target_alias, (), (link.port,)))
+    for pair in ctx.pairs:
+        ips = tuple(sorted({ip for t in pair.targets if t.name in observation.containers
+                            for ip in observation.containers[t.name].ips}))
+        for src in pair.sources:
+            add(src, ProbeTarget(pair_probe_id(pair), pair.target_alias, ips, pair.ports))
+    ctx.prober.run(batches)
+    # Confirm before failing: Docker rewrites its isolation rules whenever any network
+    # is created or removed on the engine, and a probe can fall into that moment.
+    suspects = {key: [t for t in targets if _suspect(t, ctx.prober.result(key[1], t.id))]
+                for key, targets in batches.items()}
+    suspects = {k: v for k, v in suspects.items() if v}
+    if suspects:
+        time.sleep(0.5)
+        ctx.prober.run(suspects, again=True)
+    return ctx.prober
+
+
+def _suspect(target: Any, result: Any) -> bool:
+    if result is None or result.error:
+        return True
+    if target.id.startswith("link:"):
+        return not result.resolved or any(
+            result.connect.get(f"{ip}:{port}") != "open"
+            for ip in result.resolved for port in target.ports)
+    return bool(result.resolved or result.answered)
+
+
 @pytest.fixture
 def record(request: pytest.FixtureRequest):
     """record(kind, subject, **data): the findings of this check, for the JSON and HTML report."""
@@ -198,20 +257,27 @@ def fail_with(subject: str, problems: list[str]) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    # On the xdist controller (or a plain run): one entry per test, its findings attached.
-    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
-        return
+    # On the xdist controller (or a plain run): one entry per test, its findings attached,
+    # its time the sum of its phases (a batch of probes is carried by the first check).
     config = _CONFIG.get("config")
     if config is None or hasattr(config, "workerinput"):
         return
+    setup = config._verify_setup  # type: ignore[attr-defined]
+    if report.when == "setup" and report.outcome == "passed":
+        setup[report.nodeid] = report.duration
+        return
+    if report.when == "teardown":
+        entry = config._verify_index.get(report.nodeid)  # type: ignore[attr-defined]
+        if entry is not None:
+            entry["seconds"] = round(entry["seconds"] + report.duration, 4)
+        return
     findings = [json.loads(v) for k, v in report.user_properties if k == PROPERTY]
-    message = ""
-    if report.outcome != "passed":
-        message = _message(report)
-    config._verify_outcomes.append({  # type: ignore[attr-defined]
-        "nodeid": report.nodeid, "outcome": report.outcome, "phase": report.when,
-        "seconds": round(report.duration, 4), "message": message, "findings": findings,
-    })
+    entry = {"nodeid": report.nodeid, "outcome": report.outcome, "phase": report.when,
+             "seconds": round(report.duration + setup.pop(report.nodeid, 0.0), 4),
+             "message": _message(report) if report.outcome != "passed" else "",
+             "findings": findings}
+    config._verify_outcomes.append(entry)  # type: ignore[attr-defined]
+    config._verify_index[report.nodeid] = entry  # type: ignore[attr-defined]
 
 
 def _message(report: pytest.TestReport) -> str:

@@ -26,7 +26,8 @@ APP_CONFIG = "/etc/replicator/app.json"
 SUPERVISOR_PROGRAMS = {"app": "replicator-app", "web": "nginx", "db": "postgresql"}
 # The process each tier's program runs (docs/app-contract.md).
 PROCESS_MARKERS = {"app": "-m replicator_app", "web": "nginx: master process",
-                   "db": "postgres"}
+                   "db": "bin/postgres"}
+PROCESS_USERS = {"app": "replicator", "web": "root", "db": "postgres"}
 
 
 # --------------------------------------------------------------------------- naming
@@ -404,7 +405,7 @@ class Expectation:
             self.problems.append(f"stack {info.name} has no outputs: it was never deployed "
                                  f"(run `replicator up {info.name}`)")
             return
-        declared = set((info.outputs.get("containers") or {}))
+        declared = set(info.outputs.get("containers") or {})
         model = {c.name for c in expected}
         if declared != model:
             missing, extra = sorted(model - declared), sorted(declared - model)

@@ -62,7 +62,8 @@ class ObservedNetwork:
     internal: bool
     labels: dict[str, str]
     subnets: tuple[str, ...]
-    containers: tuple[str, ...] = ()
+    containers: tuple[str, ...] = ()  # the project's containers attached
+    foreign: tuple[str, ...] = ()  # other containers attached (not the project's)
 
     def __repr__(self) -> str:
         return f"ObservedNetwork({self.name!r})"
@@ -124,22 +125,26 @@ class DockerObserver:
             ids = [c["Id"] for c in listed
                    if self._ours((c.get("Names") or ["/"])[0].lstrip("/"), c.get("Labels") or {})]
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                inspected = list(pool.map(lambda i: _inspect(api, i), ids))
+                inspected = list(pool.map(_inspect, [api] * len(ids), ids))
             for data in inspected:
                 if data is None:
                     continue  # removed while we looked
                 c = _container(host, data)
                 obs.containers[c.name] = c
-            for n in nets:
+            ours = [n for n in nets if self._ours(n.get("Name", ""), n.get("Labels") or {})]
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                members = dict(zip([n["Id"] for n in ours],
+                                   pool.map(_network_members, [api] * len(ours),
+                                            [n["Id"] for n in ours])))
+            for n in ours:
                 labels = n.get("Labels") or {}
-                if not self._ours(n.get("Name", ""), labels):
-                    continue
                 subnets = tuple(cfg.get("Subnet", "") for cfg in
                                 ((n.get("IPAM") or {}).get("Config") or []) if cfg.get("Subnet"))
                 obs.networks[n["Name"]] = ObservedNetwork(
                     name=n["Name"], id=n["Id"], docker_host=host, internal=bool(n.get("Internal")),
                     labels={k: v for k, v in labels.items() if k.startswith(LABEL_PREFIX)},
-                    subnets=subnets)
+                    subnets=subnets, foreign=tuple(sorted(
+                        m for m in members.get(n["Id"], ()) if m not in obs.containers)))
             for tag in tags:
                 try:
                     obs.image_ids[(host, tag)] = api.inspect_image(tag)["Id"]
@@ -168,6 +173,14 @@ def _inspect(api: Any, container_id: str) -> dict[str, Any] | None:
         return api.inspect_container(container_id)
     except docker.errors.NotFound:
         return None
+
+
+def _network_members(api: Any, network_id: str) -> list[str]:
+    try:
+        data = api.inspect_network(network_id)
+    except Exception:  # noqa: BLE001 - removed while we looked
+        return []
+    return [c.get("Name", "") for c in (data.get("Containers") or {}).values()]
 
 
 def _container(host: str, data: dict[str, Any]) -> ObservedContainer:
@@ -223,9 +236,19 @@ def connect(ip, port):
         s.close()
 items = spec["items"]
 pool = ThreadPoolExecutor(max_workers=256)
+conns = {}
+def try_all(i, ips):
+    for ip in ips:
+        for port in i["ports"]:
+            key = (i["id"], "%s:%d" % (ip, port))
+            if key not in conns:
+                conns[key] = pool.submit(connect, ip, port)
+# Given addresses at once; resolved ones as soon as their name answers.
 names = {i["id"]: pool.submit(resolve, i["name"]) for i in items if i.get("name")}
+for i in items:
+    try_all(i, i.get("ips") or [])
 wait(names.values(), timeout=max(0.1, end - time.monotonic()))
-res, conns = {}, {}
+res = {}
 for i in items:
     f = names.get(i["id"])
     r = {"resolved": [], "resolve_error": "", "connect": {}}
@@ -233,12 +256,10 @@ for i in items:
         if f.done():
             r["resolved"], r["resolve_error"] = f.result()
         else:
-            r["resolve_error"], r["unfinished"] = "no answer before the deadline", True
+            r["resolve_error"] = "no answer before the deadline"
     res[i["id"]] = r
-    for ip in dict.fromkeys(r["resolved"] + list(i.get("ips") or [])):
-        for port in i["ports"]:
-            conns[(i["id"], "%s:%d" % (ip, port))] = pool.submit(connect, ip, port)
-wait(conns.values(), timeout=max(0.1, end - time.monotonic()))
+    try_all(i, r["resolved"])
+wait(list(conns.values()), timeout=max(0.1, end - time.monotonic()))
 for (k, addr), f in conns.items():
     res[k]["connect"][addr] = f.result() if f.done() else "timeout"
 sys.stdout.write(json.dumps(res)); sys.stdout.flush(); os._exit(0)
@@ -294,13 +315,21 @@ class Prober:
         self.workers = workers
         self._results: dict[tuple[str, str], ProbeResult] = {}
         self._lock = threading.Lock()
+        self.repeated: set[tuple[str, str]] = set()  # (container, target id) probed twice
 
-    def run(self, batches: dict[tuple[str, str], list[ProbeTarget]]) -> None:
-        """Probe every (docker_host, container) -> targets batch not probed yet, in parallel."""
+    def run(self, batches: dict[tuple[str, str], list[ProbeTarget]], *, again: bool = False
+            ) -> None:
+        """Probe every (docker_host, container) -> targets batch not probed yet, in parallel.
+
+        With `again`, probe them even if they were (the new answer replaces the old
+        one): how a suspicious answer is confirmed before a check fails on it.
+        """
         todo = {}
         with self._lock:
             for key, targets in batches.items():
-                missing = [t for t in targets if (key[1], t.id) not in self._results]
+                missing = [t for t in targets if again or (key[1], t.id) not in self._results]
+                if again:
+                    self.repeated.update((key[1], t.id) for t in targets)
                 if missing:
                     todo[key] = missing
         if not todo:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from verify.conftest import APPLICATION, fail_with
-from verify.expect import APP_CONFIG, HEALTH_PATH, PROCESS_MARKERS
+from verify.expect import APP_CONFIG, HEALTH_PATH, PROCESS_MARKERS, PROCESS_USERS
 
 application = pytest.mark.application
+# With xdist, the application checks stay on one worker (their findings are gathered
+# once, in parallel threads); the probes take the other.
+APP_GROUP = pytest.mark.xdist_group("app")
 
 
 def _observed(expected_container, observation):
@@ -23,8 +28,8 @@ def _observed(expected_container, observation):
     found = observation.containers.get(expected_container.name)
     if found is None:
         fail_with(expected_container.subject,
-                  [f"container {expected_container.name} does not exist on "
-                   f"{expected_container.docker_host}"])
+                  [(f"container {expected_container.name} does not exist on "
+                   f"{expected_container.docker_host}")])
     return found
 
 
@@ -50,12 +55,12 @@ def test_container_image(expected_container, observation, record):
            site=expected_container.site, image=expected_container.image)
     if wanted is None:
         fail_with(expected_container.subject,
-                  [f"image {expected_container.image} is missing on "
-                   f"{expected_container.docker_host}"])
+                  [(f"image {expected_container.image} is missing on "
+                   f"{expected_container.docker_host}")])
     if c.image_id != wanted:
         fail_with(expected_container.subject,
-                  [f"container {c.name} runs image {c.image_id[:19]}, expected "
-                   f"{expected_container.image} ({wanted[:19]})"])
+                  [(f"container {c.name} runs image {c.image_id[:19]}, expected "
+                   f"{expected_container.image} ({wanted[:19]})")])
 
 
 def test_container_labels(expected_container, observation, record):
@@ -85,61 +90,183 @@ def label_differences(expected: dict[str, str], observed: dict[str, str],
 # --------------------------------------------------------------------------- application
 
 
-@application
-def test_processes(expected_container, ctx, observation, record):
-    """The tier's supervisord program is RUNNING and runs the expected process."""
-    _observed(expected_container, observation)
-    host = ctx.host(expected_container)
-    program = expected_container.program
-    record("container", expected_container.subject, service=expected_container.service,
-           site=expected_container.site, program=program)
+# --------------------------------------------------------------------------- application
+#
+# Each application check is a function (container, host, expectation) -> (problems, data)
+# using testinfra's modules. `app_findings` runs all of them for every container at
+# once, in threads (the `docker exec`s overlap instead of queueing), the first time an
+# application test needs them; each test then asserts its own part and records what
+# it found and what it cost.
+
+
+def processes_check(c, host, expectation):
+    """The tier's process runs as a child of supervisord, as its user, from its program."""
+    program, marker, user = c.program, PROCESS_MARKERS[c.tier], PROCESS_USERS[c.tier]
+    supervisord = host.process.filter(comm="supervisord")
+    if not supervisord:
+        return ["supervisord is not running"], {"program": program}
     problems = []
-    status = host.run("supervisorctl status %s", program)
-    fields = status.stdout.split()
-    if len(fields) < 2 or fields[0] != program:
-        problems.append(f"supervisord has no program {program!r} "
-                        f"({(status.stdout or status.stderr).strip()[:120] or 'no answer'})")
-    elif fields[1] != "RUNNING":
-        problems.append(f"supervisord program {program} is {fields[1]}, expected RUNNING")
-    marker = PROCESS_MARKERS[expected_container.tier]
-    procs = host.run("ps -eo args=").stdout.splitlines()
-    if not any(marker in p for p in procs):
-        problems.append(f"no process running {marker!r}")
-    fail_with(expected_container.subject, problems)
+    children = host.process.filter(ppid=supervisord[0].pid, user=user)
+    running = [p for p in children if marker in p.args]
+    if not running:
+        # Say why: supervisord's view of the program, and who else runs it.
+        others = [f"{p.args[:60]!r}" for p in host.process.filter(ppid=supervisord[0].pid)
+                  if marker in p.args]
+        try:
+            state = host.supervisor(program).status
+        except (RuntimeError, AssertionError, IndexError):
+            state = "unknown to supervisord"
+        problems.append(f"no process {marker!r} runs as {user} under supervisord "
+                        f"(program {program}: {state})"
+                        + (f"; runs as another user: {', '.join(others)}" if others else ""))
+    declared = host.run("grep -ls %s /etc/supervisor/conf.d/*.conf",
+                        f"^\\[program:{program}\\]")
+    if declared.rc != 0:
+        problems.append(f"supervisord has no program {program!r} in /etc/supervisor/conf.d")
+    return problems, {"program": program, "pids": [p.pid for p in running]}
 
 
-@application
-def test_ports_listen(expected_container, ctx, observation, record):
-    _observed(expected_container, observation)
-    host = ctx.host(expected_container)
-    record("container", expected_container.subject, service=expected_container.service,
-           site=expected_container.site, ports=list(expected_container.ports))
-    problems = [f"nothing listens on tcp port {port}" for port in expected_container.ports
-                if not host.socket(f"tcp://0.0.0.0:{port}").is_listening]
-    fail_with(expected_container.subject, problems)
+def ports_check(c, host, expectation):
+    listening = {port: host.socket(f"tcp://0.0.0.0:{port}").is_listening for port in c.ports}
+    return ([f"nothing listens on tcp port {port}" for port, ok in listening.items() if not ok],
+            {"ports": list(c.ports)})
 
 
-@application
-def test_configuration(expected_container, ctx, observation, expectation, record):
+def configuration_check(c, host, expectation):
     """app.json (app), the nginx vhost (web), postgres' listen settings (db)."""
-    _observed(expected_container, observation)
-    host = ctx.host(expected_container)
-    c = expected_container
-    record("container", c.subject, service=c.service, site=c.site)
     if c.tier == "app":
-        problems = app_config_problems(c, host.file(APP_CONFIG))
-    elif c.tier == "web":
-        problems = vhost_problems(c, host, expectation)
+        return app_config_problems(c, read_file(host, APP_CONFIG)), {"file": APP_CONFIG}
+    if c.tier == "web":
+        return vhost_problems(c, host, expectation), {
+            "file": f"/etc/nginx/sites-enabled/{c.service}.conf"}
+    return postgres_problems(c, host), {"settings": ["listen_addresses", "port"]}
+
+
+def health_check(c, host, expectation):
+    """GET /health answers 200 with the declared version (app and web); db: its database."""
+    if c.tier == "db":
+        db = c.service.replace("-", "_")
+        out = host.run("su postgres -s /bin/sh -c %s",
+                       f"psql -At -c \"SELECT count(*) FROM pg_database WHERE datname='{db}'\"")
+        if out.rc != 0 or out.stdout.strip() != "1":
+            return [(f"database {db} is missing or postgres does not answer "
+                     f"({(out.stderr or out.stdout).strip()[:160]})")], {"database": db}
+        return [], {"database": db}
+    port = c.ports[0]
+    status, body = http_get(host, port, HEALTH_PATH)
+    problems = []
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = {}
+    if status != "200":
+        problems.append(f"GET {HEALTH_PATH} on port {port} answered {status or 'nothing'} "
+                        f"({' '.join(body.split())[:160]})")
     else:
-        problems = postgres_problems(c, host)
+        if doc.get("version") != c.version:
+            problems.append(f"{HEALTH_PATH} reports version {doc.get('version')!r}, "
+                            f"expected {c.version!r}")
+        if doc.get("service") not in (None, c.service):
+            problems.append(f"{HEALTH_PATH} reports service {doc.get('service')!r}, "
+                            f"expected {c.service!r}")
+    return problems, {"status": status, "version": doc.get("version")}
+
+
+APP_CHECKS = {"processes": processes_check, "ports": ports_check,
+              "configuration": configuration_check, "health": health_check}
+APP_WORKERS = 8
+
+
+APP_RECHECK_AFTER = 2.0  # seconds: a service restarted a moment ago (startsecs=2) settles
+
+
+@pytest.fixture(scope="module")
+def app_findings(ctx, expectation, observation):
+    """container name -> check name -> (problems, data, seconds), all gathered at once.
+
+    A failed check is run once more after `APP_RECHECK_AFTER` seconds before it
+    counts (e.g. right after `replicator configure` restarted the services); its
+    message then says so.
+    """
+    def run(c, names):
+        host = ctx.host(c)
+        out = {}
+        for name in names:
+            started = time.perf_counter()
+            try:
+                problems, data = APP_CHECKS[name](c, host, expectation)
+            except Exception as exc:  # noqa: BLE001 - a broken check fails its test
+                problems, data = [f"the check could not run: {type(exc).__name__}: {exc}"], {}
+            out[name] = (problems, data, time.perf_counter() - started)
+        return out
+
+    todo = [c for c in expectation.containers if c.name in observation.containers
+            and observation.containers[c.name].running]
+    with ThreadPoolExecutor(max_workers=APP_WORKERS) as pool:
+        found = dict(zip([c.name for c in todo],
+                         pool.map(lambda c: run(c, list(APP_CHECKS)), todo)))
+        again = [(c, [n for n, r in found[c.name].items() if r[0]]) for c in todo]
+        again = [(c, names) for c, names in again if names]
+        if again:
+            time.sleep(APP_RECHECK_AFTER)
+            for (c, _), redo in zip(again, pool.map(lambda item: run(*item), again)):
+                for name, (problems, data, seconds) in redo.items():
+                    if problems:
+                        problems = [*problems, f"still so {APP_RECHECK_AFTER:.0f} s later"]
+                    found[c.name][name] = (problems, data, found[c.name][name][2] + seconds)
+    return found
+
+
+def _app_check(name, expected_container, observation, app_findings, record):
+    __tracebackhide__ = True
+    c = expected_container
+    found = _observed(c, observation)
+    if not found.running:
+        fail_with(c.subject, [f"container {c.name} is {found.status}"])
+    problems, data, seconds = app_findings[c.name][name]
+    record("container", c.subject, service=c.service, site=c.site, check=name,
+           cost_s=round(seconds, 4), **data)
     fail_with(c.subject, problems)
 
 
-def app_config_problems(c, config_file) -> list[str]:
-    if not config_file.exists:
+@application
+@APP_GROUP
+def test_processes(expected_container, observation, app_findings, record):
+    _app_check("processes", expected_container, observation, app_findings, record)
+
+
+@application
+@APP_GROUP
+def test_ports_listen(expected_container, observation, app_findings, record):
+    _app_check("ports", expected_container, observation, app_findings, record)
+
+
+@application
+@APP_GROUP
+def test_configuration(expected_container, observation, app_findings, record):
+    _app_check("configuration", expected_container, observation, app_findings, record)
+
+
+@application
+@APP_GROUP
+def test_health(expected_container, observation, app_findings, record):
+    _app_check("health", expected_container, observation, app_findings, record)
+
+
+def read_file(host, path: str) -> str | None:
+    """The file's text, or None when it does not exist or cannot be read (one exec:
+    testinfra's `file.exists` would cost one more)."""
+    try:
+        return host.file(path).content_string
+    except AssertionError:  # testinfra: `cat` exited non-zero
+        return None
+
+
+def app_config_problems(c, text: str | None) -> list[str]:
+    if text is None:
         return [f"{APP_CONFIG} does not exist"]
     try:
-        doc = json.loads(config_file.content_string)
+        doc = json.loads(text)
     except ValueError as exc:
         return [f"{APP_CONFIG} is not JSON ({exc})"]
     wanted = {"edition": c.edition, "site": c.site, "suite": c.suite, "service": c.service,
@@ -155,10 +282,9 @@ def app_config_problems(c, config_file) -> list[str]:
 
 def vhost_problems(c, host, expectation) -> list[str]:
     path = f"/etc/nginx/sites-enabled/{c.service}.conf"
-    f = host.file(path)
-    if not f.exists:
+    text = read_file(host, path)
+    if text is None:
         return [f"nginx vhost {path} does not exist"]
-    text = f.content_string
     problems = []
     # The upstream is the app tier on the port of the declared web->app link.
     ports = sorted({link.port for link in expectation.links
@@ -170,7 +296,7 @@ def vhost_problems(c, host, expectation) -> list[str]:
         problems.append(f"nginx vhost {path} proxies to {', '.join(found) or 'nothing'}, "
                         f"expected {upstream}")
     for port in c.ports:
-        if not re.search(rf"^\s*listen\s+(\S+:)?{port}\b", text, re.M):
+        if not re.search(rf"^\s*listen\s+(\S+:)?{port}\b", text, re.MULTILINE):
             problems.append(f"nginx vhost {path} does not listen on {port}")
     return problems
 
@@ -190,48 +316,20 @@ def postgres_problems(c, host) -> list[str]:
     return problems
 
 
-@application
-def test_health(expected_container, ctx, observation, record):
-    """GET /health answers 200 with the declared version (app and web); db: the database."""
-    _observed(expected_container, observation)
-    c = expected_container
-    host = ctx.host(c)
-    if c.tier == "db":
-        db = c.service.replace("-", "_")
-        out = host.run("su postgres -s /bin/sh -c %s",
-                       f"psql -At -c \"SELECT count(*) FROM pg_database WHERE datname='{db}'\"")
-        record("health", c.subject, service=c.service, site=c.site, database=db)
-        if out.rc != 0 or out.stdout.strip() != "1":
-            fail_with(c.subject, [f"database {db} is missing or postgres does not answer "
-                                  f"({(out.stderr or out.stdout).strip()[:160]})"])
-        return
-    port = c.ports[0]
-    script = ("import json,sys,urllib.request\n"
-              "try:\n"
-              f" r=urllib.request.urlopen('http://127.0.0.1:{port}{HEALTH_PATH}',timeout=5)\n"
-              " print(r.status); print(r.read().decode())\n"
-              "except urllib.error.HTTPError as e:\n"
-              " print(e.code); print(e.read().decode())\n"
-              "except Exception as e:\n"
-              " print(0); print(e)\n")
-    out = host.run("python3 -c %s", script)
-    status, _, body = out.stdout.partition("\n")
-    record("health", c.subject, service=c.service, site=c.site, status=status.strip())
-    problems = []
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        doc = {}
-    if status.strip() != "200":
-        problems.append(f"GET {HEALTH_PATH} on port {port} answered {status.strip() or 'nothing'}"
-                        f" ({body.strip()[:160]})")
-    if doc.get("version") != c.version:
-        problems.append(f"{HEALTH_PATH} reports version {doc.get('version')!r}, "
-                        f"expected {c.version!r}")
-    if doc and doc.get("service") not in (None, c.service):
-        problems.append(f"{HEALTH_PATH} reports service {doc.get('service')!r}, "
-                        f"expected {c.service!r}")
-    fail_with(c.subject, problems)
+def http_get(host, port: int, path: str, timeout: int = 5) -> tuple[str, str]:
+    """(status code, body) of a GET on 127.0.0.1:port inside the container ("" if none).
+
+    bash's /dev/tcp and `timeout`: no interpreter to start, the cheapest exec there is.
+    """
+    request = f"GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n"
+    script = (f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf '{request}' >&3 && "
+              "cat <&3")
+    out = host.run("timeout %s bash -c %s", str(timeout), script)
+    head, _, body = out.stdout.partition("\r\n\r\n")
+    parts = head.split(None, 2)
+    if out.rc not in (0, 1) or len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        return "", (out.stderr or out.stdout or f"exit {out.rc}").strip()
+    return parts[1], body
 
 
 _ = APPLICATION  # the marker's name, registered in conftest

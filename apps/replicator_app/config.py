@@ -29,6 +29,10 @@ DEFAULT_OPTIONS = {
 }
 
 
+# Older option names still accepted.
+ALIASES = {"ovr_lanes": "ovr_connections"}
+
+
 @dataclass
 class Config:
     raw: dict
@@ -55,10 +59,15 @@ class Config:
     _api_key: str | None = None
 
     def unknown_options(self) -> list[str]:
-        return sorted(set(self.options) - set(DEFAULT_OPTIONS))
+        return sorted(set(self.options) - set(DEFAULT_OPTIONS) - set(ALIASES))
 
     def option(self, name: str):
-        return self.options.get(name, DEFAULT_OPTIONS[name])
+        if name in self.options:
+            return self.options[name]
+        for old, new in ALIASES.items():
+            if new == name and old in self.options:
+                return self.options[old]
+        return DEFAULT_OPTIONS[name]
 
     def api_key(self) -> str | None:
         """The shared ODF key (read once found; None while the file is missing)."""

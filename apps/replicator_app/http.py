@@ -211,16 +211,13 @@ class HttpServer:
         except ValueError:
             writer.write(_encode(Response(400, b'{"error": "bad request line"}'), False, False))
             return False
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+        headers = _headers(lines)
         conn = headers.get("connection", "").lower()
         keep_alive = (conn != "close") if version == "HTTP/1.1" else (conn == "keep-alive")
         if self._closing:
             keep_alive = False
         route = "-"
+        body = None
         try:
             body = await self._read_body(headers, reader, writer)
             path, _, qs = target.partition("?")
@@ -234,9 +231,9 @@ class HttpServer:
                 response = await asyncio.get_running_loop().run_in_executor(None, handler, request)
         except HttpError as exc:
             response = json_response({"error": exc.message}, exc.status)
-            if exc.status == 413:
+            if body is None:  # the body was not read: the connection is out of step
                 keep_alive = False
-        except Exception:  # noqa: BLE001 - a handler bug must not kill the connection loop
+        except Exception:
             log.exception("%s %s failed", method, target)
             response = json_response({"error": "internal error"}, 500)
         self.on_request(method, route, response.status)
@@ -248,8 +245,11 @@ class HttpServer:
     @staticmethod
     async def _read_body(headers: dict[str, str], reader, writer) -> bytes:
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        length = int(headers.get("content-length", "0") or 0) if not chunked else 0
-        if length > MAX_BODY:
+        try:
+            length = int(headers.get("content-length", "0") or 0) if not chunked else 0
+        except ValueError:
+            raise HttpError(400, "invalid Content-Length") from None
+        if length > MAX_BODY or length < 0:
             raise HttpError(413, f"body larger than {MAX_BODY} bytes")
         if headers.get("expect", "").lower() == "100-continue" and (length or chunked):
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -262,6 +262,15 @@ class HttpServer:
         if headers.get("content-encoding", "").lower() in ("gzip", "x-gzip", "deflate"):
             body = inflate(body)
         return body
+
+
+def _headers(lines: list[str]) -> dict[str, str]:
+    headers = {}
+    for line in lines[1:]:
+        i = line.find(":")
+        if i > 0:
+            headers[line[:i].rstrip().lower()] = line[i + 1:].strip()
+    return headers
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -287,8 +296,8 @@ def _encode(response: Response, keep_alive: bool, head_only: bool) -> bytes:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Unknown"
-    out = [f"HTTP/1.1 {status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-           f"Content-Length: {len(response.body)}\r\n"]
+    out = [(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {response.content_type}\r\n"
+            f"Content-Length: {len(response.body)}\r\n")]
     if not keep_alive:
         out.append("Connection: close\r\n")
     if response.headers:
@@ -338,8 +347,8 @@ class HttpClient:
                       headers: dict[str, str] | None = None, timeout: float = 10.0
                       ) -> ClientResponse:
         host, port, path, host_header = _split(url)
-        head = [f"{method} {path} HTTP/1.1\r\nHost: {host_header}\r\n"
-                f"Content-Length: {len(body) if body else 0}\r\n"]
+        head = [(f"{method} {path} HTTP/1.1\r\nHost: {host_header}\r\n"
+                 f"Content-Length: {len(body) if body else 0}\r\n")]
         if headers:
             head.extend(f"{k}: {v}\r\n" for k, v in headers.items())
         head.append("\r\n")
@@ -412,11 +421,7 @@ async def _read_response(reader: asyncio.StreamReader, method: str) -> tuple[Cli
         status = int(parts[1])
     except (IndexError, ValueError):
         raise ConnectionError(f"bad status line {lines[0]!r}") from None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+    headers = _headers(lines)
     keep = headers.get("connection", "").lower() != "close" and parts[0] == "HTTP/1.1"
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         body = b""

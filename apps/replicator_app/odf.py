@@ -49,7 +49,7 @@ class OdfError(ValueError):
 class Header:
     """The validated header of one message."""
 
-    __slots__ = ("attrs", "version", "identity")
+    __slots__ = ("attrs", "identity", "version")
 
     def __init__(self, attrs: dict[str, str]):
         self.attrs = attrs
@@ -122,7 +122,8 @@ def parse(data: bytes | str, *, full: bool = True) -> Header:
 
 def validate(attrs: dict[str, str]) -> dict[str, str]:
     """Check header attributes; raises OdfError naming every problem found first."""
-    missing = [name for name in MANDATORY if not attrs.get(name, "").strip()]
+    missing = [name for name in MANDATORY if not attrs.get(name, "").strip()] if not all(
+        map(attrs.get, MANDATORY)) else [name for name in MANDATORY if not attrs[name].strip()]
     if missing:
         raise OdfError("missing mandatory header attribute" + ("s" if len(missing) > 1 else "")
                        + ": " + ", ".join(missing))
@@ -264,6 +265,22 @@ DISCIPLINES: dict[str, tuple[str, list[tuple[str, str, str]], str]] = {
                           ("W", "FS57KG", "Women's Freestyle 57kg")], "score"),
 }
 
+# Paris 2024 venue codes (this project's own) and their disciplines, as in
+# stacks/topology/paris2024.yaml (the source of truth: app.json's `disciplines`
+# wins for an OVR). Used to make schedules and venue traffic consistent.
+VENUES: dict[str, tuple[str, ...]] = {
+    "PCA": ("BDM", "GRY"), "BER": ("BKB", "GAR", "GTR"), "CBK": ("BK3",), "CBG": ("BKG",),
+    "CBX": ("BMX",), "CSK": ("SKB",), "HDV": ("ATH",), "INV": ("ARC", "ATH", "CRD"),
+    "PA3": ("CRD", "OWS", "TRI"), "GPA": ("FEN", "TKW"), "TRO": ("ATH", "CRD"), "ETS": ("VBV",),
+    "CDM": ("JUD", "WRE"), "RGC": ("TEN", "BOX"), "RGL": ("TEN",), "PDP": ("FBL",),
+    "SP1": ("VVO",), "SP4": ("TTE",), "SP6": ("HBL", "WLF"), "AQC": ("DIV", "SWA", "WPO"),
+    "STA": ("ATH", "RU7"), "LDA": ("SWM", "WPO"), "YDM": ("HOC",), "LBC": ("CLB",),
+    "NPA": ("BOX", "MPN"), "VFW": ("ROW", "CSP"), "VWW": ("CSL",), "VER": ("EQU", "MPN"),
+    "ELH": ("MTB",), "GNA": ("GLF",), "SQV": ("CTR",), "SQB": ("BMX",), "CLI": ("CRD",),
+    "CHX": ("SHO",), "MMA": ("SAL",), "THP": ("SRF",), "PMS": ("BKB", "HBL"), "MRS": ("FBL",),
+    "LYS": ("FBL",), "BDX": ("FBL",), "NIC": ("FBL",), "GGS": ("FBL",), "NTS": ("FBL",),
+}
+
 NOCS = ("FRA", "USA", "CHN", "GBR", "AUS", "JPN", "ITA", "GER", "NED", "KOR", "CAN", "BRA", "ESP",
         "HUN", "NZL", "KEN", "JAM", "SWE", "POL", "RSA", "SUI", "NOR", "BEL", "IRL", "MEX", "ARG")
 GIVEN = ("Léon", "Ariarne", "Summer", "Pan", "Kaylee", "Mollie", "David", "Nicolo", "Mary",
@@ -289,9 +306,10 @@ def _q(value) -> str:
 def now_attrs(when: datetime | None = None) -> dict[str, str]:
     """Date, Time (hhmmssfff) and LogicalDate (the Games day ends at 03:00) in Paris time."""
     when = when or datetime.now(PARIS)
-    logical = (when - timedelta(hours=3)).date()
-    return {"Date": when.strftime("%Y-%m-%d"),
-            "Time": when.strftime("%H%M%S") + f"{when.microsecond // 1000:03d}",
+    logical = (when - timedelta(hours=3)).date() if when.hour < 3 else when.date()
+    return {"Date": f"{when.year:04d}-{when.month:02d}-{when.day:02d}",
+            "Time": f"{when.hour:02d}{when.minute:02d}{when.second:02d}"
+                    f"{when.microsecond // 1000:03d}",
             "LogicalDate": logical.isoformat()}
 
 
@@ -311,7 +329,7 @@ def build(document_type: str, document_code: str, version: int, *, source: str,
     gen = gen or f"{competition_code}-ODF-2024"
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<OdfBody {header}>\n'
             f'<Competition Gen="{_q(gen)}" Sport="{_q(gen)}" Codes="{_q(gen)}">'
-            f"{competition}</Competition>\n</OdfBody>\n").encode("utf-8")
+            f"{competition}</Competition>\n</OdfBody>\n").encode()
 
 
 def set_header(message: bytes, **changes: str) -> bytes:
@@ -330,7 +348,7 @@ def set_header(message: bytes, **changes: str) -> bytes:
 
 
 class Competitor:
-    __slots__ = ("code", "given", "family", "noc", "gender", "birth")
+    __slots__ = ("birth", "code", "family", "gender", "given", "noc", "xml")
 
     def __init__(self, rng: random.Random, gender: str):
         self.code = f"{rng.randrange(1_000_000, 9_999_999)}"
@@ -339,13 +357,11 @@ class Competitor:
         self.noc = rng.choice(NOCS)
         self.gender = gender if gender in ("M", "W") else rng.choice("MW")
         self.birth = f"{rng.randrange(1990, 2007)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
-
-    def xml(self) -> str:
-        return (f'<Competitor Code="{self.code}" Type="A" Organisation="{self.noc}">'
-                f'<Composition><Athlete Code="{self.code}" Order="1">'
-                f'<Description GivenName="{_q(self.given)}" FamilyName="{_q(self.family)}" '
-                f'Gender="{self.gender}" Organisation="{self.noc}" BirthDate="{self.birth}"/>'
-                f"</Athlete></Composition></Competitor>")
+        self.xml = (f'<Competitor Code="{self.code}" Type="A" Organisation="{self.noc}">'
+                    f'<Composition><Athlete Code="{self.code}" Order="1">'
+                    f'<Description GivenName="{_q(self.given)}" FamilyName="{_q(self.family)}" '
+                    f'Gender="{self.gender}" Organisation="{self.noc}" BirthDate="{self.birth}"/>'
+                    f"</Athlete></Composition></Competitor>")
 
 
 class Unit:
@@ -379,11 +395,11 @@ class Unit:
 
     def results_xml(self, progress: float) -> str:
         rows = self.marks(progress)
+        kind = "TIME" if self.kind == "race" else "POINTS"
         return "".join(
             f'<Result Rank="{rank}" RankEqual="N" Result="{mark}" SortOrder="{rank}" '
-            f'StartOrder="{self.competitors.index(c) + 1}" ResultType="'
-            f'{"TIME" if self.kind == "race" else "POINTS"}">{c.xml()}</Result>'
-            for rank, (c, mark) in enumerate(rows, 1)
+            f'StartOrder="{start}" ResultType="{kind}">{c.xml}</Result>'
+            for rank, (start, (c, mark)) in enumerate(enumerate(rows, 1), 1)
         )
 
     def description_xml(self) -> str:
@@ -402,7 +418,7 @@ class Unit:
                 f'Value="{_q(self.label)} {self.phase.rstrip("-")}"/></Unit>')
 
     def medallists_xml(self) -> str:
-        return "".join(f'<Medal Type="{medal}">{c.xml()}</Medal>'
+        return "".join(f'<Medal Type="{medal}">{c.xml}</Medal>'
                        for medal, (c, _) in zip(_MEDALS, self.marks(1.0), strict=False))
 
 
@@ -436,6 +452,7 @@ class VenueFeed:
         self.source = source or f"OVR{self.venue}"
         self.versions: dict[str, int] = versions if versions is not None else {}
         self.produced = 0
+        self.last_identity = self.last_document_code = ""
         self.language, self.feed_flag = language, feed_flag
         self.rng = random.Random(seed if seed is not None else zlib.crc32(self.venue.encode()))
         self._units = self._all_units()
@@ -465,6 +482,8 @@ class VenueFeed:
                 competition: str, subtype: str | None = None) -> bytes:
         ident = (self.competition_code, document_code, "", document_type, subtype or "",
                  self.language, self.source)
+        self.last_identity = "|".join(ident)
+        self.last_document_code = document_code
         return build(document_type, document_code, self.next_version(ident),
                      source=self.source, competition_code=self.competition_code,
                      result_status=status, document_subtype=subtype, language=self.language,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -45,7 +46,7 @@ class LogRecord(NamedTuple):
 
 
 class _Segment:
-    __slots__ = ("first_seq", "last_seq", "path", "offsets", "size")
+    __slots__ = ("first_seq", "last_seq", "offsets", "path", "size")
 
     def __init__(self, first_seq: int, path: Path):
         self.first_seq = first_seq
@@ -60,7 +61,7 @@ class OdfLog:
     reports durability, so a slow disk never blocks the loop."""
 
     def __init__(self, directory: Path, segment_bytes: int = 64 * 1024 * 1024,
-                 cache_records: int = 50_000):
+                 cache_records: int = 10_000):
         self.directory = Path(directory)
         self.segment_bytes = segment_bytes
         self.cache_records = cache_records
@@ -262,6 +263,10 @@ class OdfLog:
             out.append(record)
         return out
 
+    def tail(self, count: int) -> list[LogRecord]:
+        """The last records still in memory (no disk read)."""
+        return self._cache[-count:]
+
     def _read_disk(self, start: int, end: int, max_bytes: int) -> list[LogRecord]:
         firsts = [s.first_seq for s in self._segments]
         segment = self._segments[bisect.bisect_right(firsts, start) - 1]
@@ -432,7 +437,7 @@ class ConsumerStore:
             if batch:
                 try:
                     results = self._commit(conn, batch)
-                except Exception as exc:  # noqa: BLE001 - report to every waiter
+                except Exception as exc:
                     log.exception("consumer store commit failed")
                     for _, future in batch:
                         self._loop.call_soon_threadsafe(_fail, future, exc)
@@ -594,6 +599,34 @@ class JsonStore:
                 raise
         return len(rows)
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """The connection, locked, inside BEGIN IMMEDIATE ... COMMIT."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def add_keyed(self, collection: str, prefix: str, makes: list) -> list[int]:
+        """Insert one document per `make(key)`, the key being prefix + the new id
+        (so keys stay unique whatever was deleted); returns the ids."""
+        now = time.time()
+        with self.transaction() as conn:
+            first = conn.execute(  # never reuse an id, even of a deleted document
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), "
+                "0), coalesce((SELECT max(id) FROM records), 0)) + 1").fetchone()[0]
+            ids = list(range(first, first + len(makes)))
+            conn.executemany(
+                "INSERT INTO records (id, collection, key, data, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                ((i, collection, f"{prefix}{i:07d}", json.dumps(make(f"{prefix}{i:07d}")), now,
+                  now) for i, make in zip(ids, makes, strict=True)))
+        return ids
+
     def get(self, collection: str, ident: int) -> dict | None:
         with self._lock:
             row = self._conn.execute(
@@ -650,6 +683,14 @@ class JsonStore:
             args += [f"$.{field}", str(value)]
         with self._lock:
             return self._conn.execute(sql, args).fetchone()[0]
+
+    def group_count(self, collection: str, fields: tuple[str, ...]) -> list[dict]:
+        columns = ", ".join(f"json_extract(data, '$.{f}')" for f in fields)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {columns}, count(*) FROM records WHERE collection = ? "
+                f"GROUP BY {columns} ORDER BY count(*) DESC LIMIT 500", (collection,)).fetchall()
+        return [dict(zip((*fields, "count"), row, strict=True)) for row in rows]
 
     def trim(self, collection: str, keep: int) -> int:
         with self._lock:

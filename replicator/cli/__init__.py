@@ -30,7 +30,9 @@ from replicator.cli import graph  # noqa: E402,F401
 from replicator.cli import image  # noqa: E402,F401
 from replicator.cli import engine  # noqa: E402,F401
 from replicator.cli import configure  # noqa: E402,F401
+from replicator.cli import odf  # noqa: E402,F401
 from replicator.cli import report  # noqa: E402,F401
+from replicator.cli import verify  # noqa: E402,F401
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:

@@ -5,30 +5,37 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from replicator.cli import app
-from replicator.errors import ExitCode
+from replicator.errors import ExitCode, InputError
 from replicator.paths import find_project_root
 from replicator.stacks import CheckedStack, resolve_targets
 
-console = Console()
-err = Console(stderr=True)
 
-StackArg = Annotated[Optional[str], typer.Argument(help="Stack name, e.g. paris2024-itl.",
+def _console(stderr: bool = False) -> Console:
+    # Not a terminal (CI logs, pipes): rich would assume 80 columns and squeeze the table.
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=120)
+
+
+console = _console()
+err = _console(stderr=True)
+
+StackArg = Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
                                                    show_default=False)]
-EditionOpt = Annotated[Optional[str], typer.Option("--edition", "-e",
+EditionOpt = Annotated[str | None, typer.Option("--edition", "-e",
                                                    help="Every stack of an edition.")]
 
 
 def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = False,
                   limit: str | None = None, idempotence: bool = False, as_json: bool = False,
                   forks: int | None = None, verbosity: int = 0,
-                  console: Console | None = None):  # noqa: ANN201 - ConfigureResult
+                  console: Console | None = None):
     """Prepare, run (with progress), print the per-host tables; exit 1 on any failure."""
     from replicator.configure import configure, prepare
     from replicator.configure.display import PassProgress, host_table, summary_line
@@ -37,14 +44,23 @@ def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = Fals
     started = time.monotonic()
     prepared = prepare(root, targets)
     hosts = prepared.inventory.hosts
+    if limit:
+        from replicator.configure.inventory import limit_hosts
+
+        hosts = limit_hosts(prepared.inventory_path, limit)
+        if not hosts:
+            raise InputError(f"--limit {limit!r} matches no container of {prepared.label}",
+                             fix="use a container name or a group: svc_<service>, "
+                                 "site_<site>, app, web, db, venue_<code>...")
     if not as_json:
         path = prepared.inventory_path
         shown = path.relative_to(root) if path.is_relative_to(root) else path
-        out.print(f"[bold]configure[/] {prepared.label}: {len(hosts)} containers, "
+        what = f"{len(hosts)} of {len(prepared.inventory.hosts)}" if limit else str(len(hosts))
+        out.print(f"[bold]configure[/] {prepared.label}: {what} containers, "
                   f"inventory {escape(str(shown))}", highlight=False)
     progress: dict[int, PassProgress] = {}
 
-    def on_pass(number: int, name: str):  # noqa: ANN202
+    def on_pass(number: int, name: str):
         if as_json:
             return None
         title = {"configure": "configure", "check": "dry run (--check)",
@@ -54,14 +70,14 @@ def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = Fals
         progress[number] = bar
         return bar.on_event
 
-    def after_pass(number: int, result) -> None:  # noqa: ANN001
+    def after_pass(number: int, result) -> None:
         bar = progress.pop(number, None)
         if bar is not None:
             bar.__exit__(None, None, None)
         if as_json:
             return
         title = {1: "Pass 1", 2: "Pass 2 (idempotence)"}.get(number, f"Pass {number}")
-        out.print(host_table(result, prepared.inventory, f"{title}: {summary_line(result)}"))
+        out.print(host_table(result, f"{title}: {summary_line(result)}"))
 
     result = configure(prepared, check=check, limit=limit, idempotence=idempotence,
                        forks=forks, verbosity=verbosity, on_pass=on_pass, after_pass=after_pass)
@@ -77,7 +93,7 @@ def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = Fals
     return result
 
 
-def _print_outcome(out: Console, result, seconds: float) -> None:  # noqa: ANN001
+def _print_outcome(out: Console, result, seconds: float) -> None:
     last = result.passes[-1] if result.passes else None
     if last is not None and not last.succeeded:
         for f in [*last.failures, *last.unreachable]:
@@ -115,12 +131,12 @@ def configure(
     stack: StackArg = None,
     edition: EditionOpt = None,
     check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
-    limit: Annotated[Optional[str], typer.Option(
+    limit: Annotated[str | None, typer.Option(
         "--limit", "-l", help="Ansible host pattern, e.g. svc_wrs or 'app:!svc_ovr'.")] = None,
     idempotence: Annotated[bool, typer.Option(
         "--idempotence", help="Run twice; fail if the second pass changes anything.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")] = False,
-    forks: Annotated[Optional[int], typer.Option("--forks", min=1, max=64,
+    forks: Annotated[int | None, typer.Option("--forks", min=1, max=64,
                                                  help="Parallel hosts (default: 4 per core).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More Ansible output in the artifacts.")] = 0,
@@ -136,9 +152,9 @@ def configure(
 def replicate(
     edition: Annotated[str, typer.Option("--edition", "-e", help="The edition to replicate.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")] = False,
-    skip: Annotated[Optional[list[str]], typer.Option(
+    skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="Skip a step by name (repeatable), e.g. --skip build.")] = None,
-    forks: Annotated[Optional[int], typer.Option("--forks", min=1, max=64)] = None,
+    forks: Annotated[int | None, typer.Option("--forks", min=1, max=64)] = None,
 ) -> None:
     """Build the images, deploy every stack of the edition, configure with the idempotence gate."""
     from replicator.cli.deploy import _confirm

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
-    TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from replicator.configure.inventory import Inventory
 from replicator.configure.run import DONE_TASK, PlaybookResult, _task_of, failure_message
 
 
@@ -38,7 +43,7 @@ class PassProgress:
                                             title=title, counts="", current="")
         self._last_line = 0
 
-    def __enter__(self) -> PassProgress:
+    def __enter__(self) -> Self:
         self._progress.start()
         if not self.console.is_terminal:
             self.console.print(f"[bold]{escape(self.title)}[/]: {len(self.hosts)} hosts",
@@ -98,20 +103,18 @@ class PassProgress:
             self.console.print(escape(text), highlight=False)
 
 
-def host_table(result: PlaybookResult, inventory: Inventory, title: str) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for col in ("Host", "Service", "Tier"):
-        table.add_column(col, no_wrap=True)
+def host_table(result: PlaybookResult, title: str) -> Table:
+    """The per-host recap: ok / changed / failed / unreachable (and skipped)."""
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    table.add_column("Host", no_wrap=True, overflow="ellipsis")
     for col in ("ok", "changed", "failed", "unreachable", "skipped"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     for host in sorted(result.hosts):
         stats = result.hosts[host]
-        hv = inventory.hostvars(host) if host in inventory.hosts else {}
         changed = f"[yellow]{stats.changed}[/]" if stats.changed else "0"
         failed = f"[red]{stats.failed}[/]" if stats.failed else "0"
         unreachable = f"[red]{stats.unreachable}[/]" if stats.unreachable else "0"
-        table.add_row(host, str(hv.get("replicator_service", "")), str(hv.get("replicator_tier", "")),
-                      str(stats.ok), changed, failed, unreachable, str(stats.skipped))
+        table.add_row(host, str(stats.ok), changed, failed, unreachable, str(stats.skipped))
     return table
 
 

@@ -85,7 +85,7 @@ class Inventory:
                 if host in (group.get("hosts") or {})]
 
     def group(self, name: str) -> list[str]:
-        return list((self.data["all"]["children"].get(name, {}).get("hosts") or {}))
+        return list(self.data["all"]["children"].get(name, {}).get("hosts") or {})
 
     def to_yaml(self) -> str:
         yaml = YAML(typ="safe")
@@ -248,3 +248,12 @@ def _model_of(topology: Topology, deployed: str) -> str:
         return deployed
     return next((s.name for s in topology.services if s.per_venue
                  and deployed.startswith(s.name + "-")), deployed)
+
+
+def limit_hosts(inventory: Path, pattern: str) -> list[str]:
+    """The hosts an Ansible `--limit` pattern selects in an inventory file."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
+    return sorted(h.name for h in manager.get_hosts(pattern=pattern))

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from replicator.engine.secrets import KEY_ENV
 from replicator.errors import EngineUnavailableError
@@ -181,6 +181,12 @@ def failure_message(res: Mapping[str, Any] | None) -> str:
     return "; ".join(parts)[:600]
 
 
+def _is_handler(data: Mapping[str, Any]) -> bool:
+    # The free strategy reports handlers as plain tasks: tell them by their file.
+    path = str(data.get("task_path") or "")
+    return "/handlers/" in path.replace("\\", "/")
+
+
 def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[
         dict[str, HostStats], list[TaskOutcome], list[TaskOutcome], list[TaskOutcome]]:
     """Host stats, changed tasks, failed tasks and unreachable hosts of a run's events."""
@@ -188,14 +194,10 @@ def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[
     changes: list[TaskOutcome] = []
     failures: list[TaskOutcome] = []
     unreachable: list[TaskOutcome] = []
-    handler_uuids: set[str] = set()
     stats: Mapping[str, Any] | None = None
     for event in events:
         kind = event.get("event")
         data = event.get("event_data") or {}
-        if kind == "playbook_on_handler_task_start":
-            handler_uuids.add(str(data.get("task_uuid")))
-            continue
         if kind == "playbook_on_stats":
             stats = data
             continue
@@ -203,7 +205,7 @@ def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[
         if not host:
             continue
         task, role = _task_of(data)
-        handler = str(data.get("task_uuid")) in handler_uuids
+        handler = _is_handler(data)
         res = data.get("res") or {}
         if kind == "runner_on_ok" and res.get("changed"):
             changes.append(TaskOutcome(host, task, role, handler=handler))
@@ -268,7 +270,7 @@ class SecretsHandoff:
         self._thread.join(timeout=2)
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> SecretsHandoff:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

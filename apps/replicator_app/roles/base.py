@@ -66,6 +66,10 @@ class Role:
         self._tasks.append(task)
         return task
 
+    def forget(self, task: asyncio.Task) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+
     # -- checks and common endpoints
 
     async def checks(self) -> dict[str, str]:

@@ -106,7 +106,7 @@ class ConsumerRole(Role):
         super().__init__(config, metrics, client)
         self.store = ConsumerStore(config.data_dir / f"{config.role}-odf.sqlite3",
                                    str(config.option("sqlite_synchronous")).upper())
-        self.latencies: collections.deque = collections.deque(maxlen=500_000)
+        self.latencies: collections.deque = collections.deque(maxlen=200_000)
         self.counts = collections.Counter()
 
     def routes(self, router):

@@ -61,7 +61,10 @@ class DistributorRole(Role):
         await asyncio.to_thread(self.log.open, asyncio.get_running_loop())
         for name, url in self.config.consumers.items():
             start = self.offsets.values.get(name, self.log.first_seq - 1)
-            link = ConsumerLink(name, url, max(start, self.log.first_seq - 1))
+            # Never beyond the log's end (a log lost with its offsets kept would
+            # otherwise skip new messages), never before its first retained record.
+            start = min(max(start, self.log.first_seq - 1), self.log.durable_seq)
+            link = ConsumerLink(name, url, start)
             self.links[name] = link
             self.offsets.values[name] = link.delivered
             self.spawn(self._deliver(link), f"deliver-{name}")
@@ -159,7 +162,7 @@ class DistributorRole(Role):
         if fragment is None:
             fragment = json.dumps({"seq": record.seq, "sent_at": record.sent_at,
                                    "xml": record.payload.decode("utf-8")}).encode()
-            if len(self._fragments) < 100_000:
+            if len(self._fragments) < 20_000:  # bounded: a consumer may be away for long
                 self._fragments[record.seq] = fragment
         return fragment
 
@@ -199,7 +202,7 @@ class DistributorRole(Role):
         return out
 
     async def status(self, request: Request) -> Response:
-        recent = self.log.read(max(0, self.log.durable_seq - 10_000), 10_000, 1 << 40)
+        recent = self.log.tail(10_000)
         intake = percentiles([r.received_at - r.sent_at for r in recent])
         return json_response({
             "service": self.config.service, "log": self.log.stats(),

@@ -53,12 +53,18 @@ class Forwarder:
         self.last_error = ""
 
     def start(self) -> None:
-        for i in range(self.connections):
-            self.role.spawn(self._worker(), f"send-{self.target}-{i}")
+        self.tasks = [self.role.spawn(self._worker(), f"send-{self.target}-{i}")
+                      for i in range(self.connections)]
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            self.role.forget(task)
 
     @property
     def in_flight(self) -> int:
-        return self.ready.qsize() + sum(len(q) + 1 for q in self.waiting.values())
+        """Messages accepted and not yet acknowledged (or given up)."""
+        return sum(len(q) + 1 for q in self.waiting.values())
 
     def submit(self, xml: bytes, identity: str, sent_at: float) -> asyncio.Future:
         """Queue a message; the future gives (ok, attempts, error)."""
@@ -75,7 +81,11 @@ class Forwarder:
     async def _worker(self) -> None:
         while True:
             identity, xml, sent_at, future = await self.ready.get()
-            result = await self._post(xml, sent_at)
+            try:
+                result = await self._post(xml, sent_at)
+            except Exception as exc:  # a bug must not block this identity forever
+                log.exception("sending to %s failed", self.target)
+                result = self._done(False, 1, repr(exc))
             if not future.done():
                 future.set_result(result)
             behind = self.waiting[identity]
@@ -173,7 +183,8 @@ class OvrRole(Role):
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
         self.venue = config.venue or config.service.removeprefix("ovr-").upper()[:3] or "VEN"
-        self.disciplines = config.disciplines or [_fallback_discipline(self.venue)]
+        self.disciplines = (config.disciplines or list(odf.VENUES.get(self.venue, ()))
+                            or [_fallback_discipline(self.venue)])
         self.versions_path = config.data_dir / "ovr-versions.json"
         self.feed = odf.VenueFeed(self.venue, self.disciplines,
                                   competition_code=config.competition_code,
@@ -238,11 +249,11 @@ class OvrRole(Role):
         try:
             async for _ in paced(count, rate):
                 xml = self.feed.next(types)
-                header = odf.parse(xml, full=False)
-                if len(codes) < 20 and header.document_code not in codes:
-                    codes.append(header.document_code)
+                code = self.feed.last_document_code
+                if len(codes) < 20 and code not in codes:
+                    codes.append(code)
                 await outstanding.acquire()
-                future = self.forwarder.submit(xml, header.identity, time.time())
+                future = self.forwarder.submit(xml, self.feed.last_identity, time.time())
                 future.add_done_callback(lambda _: outstanding.release())
                 futures.append(future)
             results = await asyncio.gather(*futures)

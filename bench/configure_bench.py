@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Benchmark of configuration management and of the ODF chain of a deployed edition.
+
+    .venv/bin/python bench/configure_bench.py [--edition paris2024] [--duration 60]
+                                              [--rate 40] [--skip-configure]
+
+1. `replicator configure --edition E` (first run as it comes: on a fresh
+   replica everything changes, on a configured one nothing), then an
+   idempotent re-run: wall time and changed counts of each.
+2. The ODF chain through the real containers for a bounded time: every venue
+   OVR runs `POST /odf/generate` (count = rate x duration) at once; then the
+   fan-out is drained and the figures read: messages/s acknowledged by the
+   OVRs, p50/p99 OVR->WRS and OVR->RMA latency (consumers' /odf/latency, from
+   the OVR send time to the consumer's commit), and messages lost (sent minus
+   the new distinct messages each consumer stored).
+
+Traffic stays inside the project's containers (docker exec), as the platform
+rules require. Prints the figures; `--json` prints them as JSON too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONSUMERS = ("wrs", "rma", "cis", "myinfo")
+
+
+def replicator(*args: str, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "replicator", *args], cwd=ROOT, check=False,
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+    return proc, time.monotonic() - started
+
+
+def configure(edition: str) -> dict[str, Any]:
+    proc, seconds = replicator("configure", "--edition", edition, "--json")
+    if proc.returncode != 0:
+        sys.exit(f"configure failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    doc = json.loads(proc.stdout)
+    [only] = doc["passes"]
+    return {"seconds": round(seconds, 1), "playbook_seconds": only["seconds"],
+            "hosts": len(only["hosts"]), "changed": only["changed"],
+            "hosts_changed": sum(1 for s in only["hosts"].values() if s["changed"])}
+
+
+class Replica:
+    """Containers of a deployed edition, from the stack outputs."""
+
+    def __init__(self, edition: str) -> None:
+        from replicator.engine import StackRunner
+        from replicator.engine.properties import reveal
+        from replicator.paths import work_dir
+        from replicator.stacks import edition_stacks
+
+        runner = StackRunner(ROOT, work_dir(ROOT))
+        self.services: dict[str, dict] = {}
+        for target in edition_stacks(ROOT, edition):
+            outputs = reveal(runner.load_state(target.name).outputs or {})
+            self.services.update(outputs.get("services") or {})
+
+    def container(self, service: str, tier: str = "app") -> str:
+        return self.services[service]["tiers"][tier]["containers"][0]
+
+    def ovrs(self) -> list[str]:
+        return sorted(n for n, s in self.services.items() if s["service"] == "ovr")
+
+
+def http(container: str, method: str, url: str, body: bytes | None = None,
+         timeout: float = 600) -> tuple[int, Any]:
+    script = (
+        "import sys,urllib.request,urllib.error\n"
+        "m,u=sys.argv[1:3]\n"
+        "d=sys.stdin.buffer.read() if m!='GET' else None\n"
+        "r=urllib.request.Request(u,data=d,method=m,headers={'Content-Type':'application/json'})\n"
+        f"try:\n  x=urllib.request.urlopen(r,timeout={int(timeout)}); s,b=x.status,x.read()\n"
+        "except urllib.error.HTTPError as e: s,b=e.code,e.read()\n"
+        "sys.stdout.write('%d\\n'%s); sys.stdout.flush(); sys.stdout.buffer.write(b)\n")
+    proc = subprocess.run(["docker", "exec", "-i", container, "python3", "-c", script, method,
+                           url], input=body or b"", capture_output=True, timeout=timeout + 30,
+                          check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{container}: {proc.stderr.decode()[-500:]}")
+    head, _, rest = proc.stdout.partition(b"\n")
+    try:
+        return int(head), json.loads(rest)
+    except ValueError:
+        return int(head), rest.decode(errors="replace")
+
+
+def odf_load(replica: Replica, duration: float, rate: float) -> dict[str, Any]:
+    distributor = replica.container("odf-distributor")
+    consumers = {c: replica.container(c) for c in CONSUMERS if c in replica.services}
+
+    def distinct() -> dict[str, int]:
+        return {c: int(http(name, "GET", "http://127.0.0.1:8080/odf/stats")[1]
+                       ["distinct_messages"]) for c, name in consumers.items()}
+
+    def drained() -> bool:
+        status = http(distributor, "GET", "http://127.0.0.1:8080/odf/status")[1]
+        return all(c["queue_depth"] == 0 for c in status["consumers"].values())
+
+    before = distinct()
+    since = time.time()
+    count = max(1, int(rate * duration))
+    results: dict[str, Any] = {}
+
+    def run(ovr: str) -> None:
+        body = json.dumps({"count": count, "rate": rate}).encode()
+        results[ovr] = http(replica.container(ovr), "POST", "http://127.0.0.1:8080/odf/generate",
+                            body, timeout=duration * 5 + 120)
+
+    threads = [threading.Thread(target=run, args=(o,)) for o in replica.ovrs()]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stream_seconds = time.monotonic() - started
+    deadline = time.monotonic() + 300
+    while not drained() and time.monotonic() < deadline:
+        time.sleep(1)
+    drain_seconds = time.monotonic() - started - stream_seconds
+    after = distinct()
+    sent = sum(r[1]["sent"] for r in results.values() if r[0] == 200)
+    failed = sum(r[1]["failed"] for r in results.values() if r[0] == 200)
+    latency = {}
+    for c in ("wrs", "rma"):
+        if c in consumers:
+            body = http(consumers[c], "GET", f"http://127.0.0.1:8080/odf/latency?since={since}")[1]
+            latency[c] = body
+    return {
+        "venues": len(threads), "rate_per_venue": rate, "duration": duration,
+        "sent": sent, "failed_at_ovr": failed,
+        "messages_per_second": round(sent / stream_seconds, 1) if stream_seconds else None,
+        "stream_seconds": round(stream_seconds, 1), "drain_seconds": round(drain_seconds, 1),
+        "latency": latency,
+        "lost": {c: sent - (after[c] - before[c]) for c in consumers},
+        "ovr_reports": {o: r[1] for o, r in results.items()},
+    }
+
+
+def _ms(body: dict, key: str) -> str:
+    for k in (f"{key}_ms", key):
+        if k in body and body[k] is not None:
+            value = body[k]
+            return f"{value:.1f} ms" if k.endswith("_ms") else f"{value * 1000:.1f} ms"
+    return "?"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--edition", default="paris2024")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of ODF load")
+    parser.add_argument("--rate", type=float, default=40.0, help="messages/s per venue OVR")
+    parser.add_argument("--skip-configure", action="store_true")
+    parser.add_argument("--skip-odf", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures: dict[str, Any] = {"edition": args.edition}
+    if not args.skip_configure:
+        figures["configure"] = configure(args.edition)
+        figures["rerun"] = configure(args.edition)
+        for name in ("configure", "rerun"):
+            f = figures[name]
+            print(f"{name:>10}: {f['seconds']:7.1f} s for {f['hosts']} hosts, "
+                  f"changed={f['changed']} on {f['hosts_changed']} hosts", flush=True)
+    if not args.skip_odf:
+        odf = odf_load(Replica(args.edition), args.duration, args.rate)
+        figures["odf"] = odf
+        print(f"       odf: {odf['venues']} OVRs x {odf['rate_per_venue']:g}/s for "
+              f"{odf['duration']:g} s: {odf['sent']} acknowledged "
+              f"({odf['messages_per_second']}/s over {odf['stream_seconds']} s, "
+              f"{odf['failed_at_ovr']} failed), drained in {odf['drain_seconds']} s")
+        for c, body in odf["latency"].items():
+            print(f"            OVR->{c}: p50 {_ms(body, 'p50')}  p99 {_ms(body, 'p99')}  "
+                  f"(n={body.get('count', '?')})")
+        print(f"            lost: {odf['lost']}")
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
