@@ -28,6 +28,7 @@ CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 STACK_LABEL = "replicator.stack"
+EDITION_LABEL = "replicator.edition"
 
 _SCHEMAS = {
     NETWORK: Schema(),
@@ -174,7 +175,7 @@ class DockerProvider:
             for c in inputs.get("ipamConfigs") or []
         ]
         ipam = docker.types.IPAMConfig(pool_configs=pools) if pools else None
-        result = self.api.create_network(
+        result = self._with_orphan_retry(NETWORK, inputs["name"], labels_of(inputs), lambda: self.api.create_network(
             inputs["name"],
             driver=inputs.get("driver", "bridge"),
             options=inputs.get("options") or None,
@@ -184,7 +185,7 @@ class DockerProvider:
             internal=bool(inputs.get("internal")),
             labels=labels_of(inputs) or None,
             attachable=bool(inputs.get("attachable")),
-        )
+        ))
         net_id = result["Id"]
         info = self.api.inspect_network(net_id)
         outputs = dict(inputs)
@@ -366,13 +367,18 @@ class DockerProvider:
                     return False
                 for net in matches:
                     info = api.inspect_network(net["Id"])
-                    if (info.get("Labels") or {}).get(STACK_LABEL) != stack:
+                    labels = info.get("Labels") or {}
+                    if labels.get(STACK_LABEL) != stack:
                         return False
-                    for cid in (info.get("Containers") or {}):
-                        c = api.inspect_container(cid)
-                        if (c["Config"].get("Labels") or {}).get(STACK_LABEL) != stack:
-                            return False
-                        api.disconnect_container_from_network(cid, net["Id"], force=True)
+                    # Containers of any stack of the same edition may sit on it (the
+                    # inter-site circuits); anything else is not ours to disconnect.
+                    edition = labels.get(EDITION_LABEL)
+                    attached = [api.inspect_container(cid) for cid in (info.get("Containers") or {})]
+                    if any((c["Config"].get("Labels") or {}).get(EDITION_LABEL) != edition
+                           for c in attached):
+                        return False
+                    for c in attached:
+                        api.disconnect_container_from_network(c["Id"], net["Id"], force=True)
                     api.remove_network(net["Id"])
                 return True
         except docker_errors.NotFound:

@@ -91,3 +91,26 @@ def test_up_killed_midway_converges_on_the_next_up(project: TestProject,
     # And a further up has nothing left to do.
     again = project.runner().run(itl, Mode.UP, RecordingSink())
     assert again.changes == 0, again.counts
+
+
+def test_lost_state_converges_on_the_objects_left_running(project: TestProject,
+                                                          docker_client: docker.DockerClient) -> None:
+    """A fresh clone (no state) next to a replica deployed from elsewhere: no duplicates."""
+    import shutil
+
+    runner = project.runner()
+    for site in ("ctoc", "itl", "toc"):
+        assert runner.run(project.stack(site), Mode.UP, RecordingSink()).succeeded
+    label = {"label": f"replicator.edition={project.edition}"}
+    before = sorted(c["Names"][0] for c in docker_client.api.containers(all=True, filters=label))
+    shutil.rmtree(project.workdir / "state")
+
+    runner = project.runner()
+    for site in ("ctoc", "itl", "toc"):
+        result = runner.run(project.stack(site), Mode.UP, RecordingSink())
+        assert result.succeeded, result.error
+    after = sorted(c["Names"][0] for c in docker_client.api.containers(all=True, filters=label))
+    assert after == before
+    networks = [n["Name"] for n in docker_client.api.networks(filters=label)]
+    assert len(networks) == len(set(networks))
+    assert all(c["State"] == "running" for c in docker_client.api.containers(all=True, filters=label))
