@@ -147,7 +147,8 @@ def odf_load(replica: Replica, duration: float, rate: float) -> dict[str, Any]:
         "stream_seconds": round(stream_seconds, 1), "drain_seconds": round(drain_seconds, 1),
         "latency": latency,
         "lost": {c: sent - (after[c] - before[c]) for c in consumers},
-        "ovr_reports": {o: r[1] for o, r in results.items()},
+        "ovr_reports": {o: {k: v for k, v in r[1].items() if k != "document_codes"}
+                        if isinstance(r[1], dict) else r[1] for o, r in results.items()},
     }
 
 

@@ -121,9 +121,12 @@ def _print_outcome(out: Console, result, seconds: float) -> None:
                 out.print(f"  {escape(line)}", highlight=False)
             return
     changed = last.changed_total if last else 0
-    verb = "would change" if last is not None and last.check else "changed"
+    if last is not None and last.check:
+        out.print(f"[green]dry run[/] of {result.prepared.label} in {seconds:.1f} s: "
+                  f"{changed} task results would change", highlight=False)
+        return
     out.print(f"[green]configured[/] {result.prepared.label} in {seconds:.1f} s "
-              f"({verb} {changed} task results)", highlight=False)
+              f"(changed {changed} task results)", highlight=False)
 
 
 @app.command()

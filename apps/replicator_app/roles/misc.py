@@ -68,6 +68,7 @@ class LogCollectorRole(Role):
         super().__init__(config, metrics, client)
         self.store = JsonStore(config.data_dir / "log-collector.sqlite3")
         self.outbox: collections.deque = collections.deque(maxlen=10_000)
+        self.wake = asyncio.Event()
 
     def routes(self, router):
         super().routes(router)
@@ -81,7 +82,7 @@ class LogCollectorRole(Role):
         self.spawn(_retention(self.store, "logs", int(self.config.option("max_records"))),
                    "retention")
 
-    def ingest(self, request: Request) -> Response:
+    async def ingest(self, request: Request) -> Response:
         records = _records(request)
         now = time.time()
         rows = []
@@ -98,7 +99,9 @@ class LogCollectorRole(Role):
                 self.outbox.append({"type": "log_alert", "subject": record["service"],
                                     "source": "log-collector", "ts": record["ts"],
                                     "message": record["message"][:500]})
-        self.store.insert_many("logs", rows)
+        await asyncio.to_thread(self.store.insert_many, "logs", rows)
+        if self.outbox:
+            self.wake.set()
         self.metrics.inc("records_total", len(rows), kind="logs")
         return json_response({"accepted": len(rows)})
 
@@ -117,7 +120,11 @@ class LogCollectorRole(Role):
     async def _forward_security(self) -> None:
         url = self.config.peer("security-events")
         while True:
-            await asyncio.sleep(2)
+            try:
+                await asyncio.wait_for(self.wake.wait(), 5)
+            except TimeoutError:
+                pass
+            self.wake.clear()
             if not url or not self.outbox:
                 continue
             batch = list(self.outbox)
@@ -128,6 +135,8 @@ class LogCollectorRole(Role):
             if response.status == 200:
                 for _ in batch:
                     self.outbox.popleft()
+            else:
+                await asyncio.sleep(1)
 
 
 async def _retention(store: JsonStore, collection: str, keep: int) -> None:
@@ -154,6 +163,7 @@ class SecurityEventsRole(Role):
         self.recent: dict[str, collections.deque] = {}
         self.opened: dict[str, float] = {}  # subject -> when its incident was opened
         self.pending: collections.deque = collections.deque(maxlen=1000)
+        self.wake = asyncio.Event()
 
     def routes(self, router):
         super().routes(router)
@@ -185,6 +195,7 @@ class SecurityEventsRole(Role):
         for incident in incidents:
             doc = await asyncio.to_thread(self.store.insert, "incidents", incident)
             self.pending.append(doc)
+            self.wake.set()
             log.warning("security incident: %s", incident["title"], extra={"category": "security"})
         self.metrics.inc("records_total", len(rows), kind="security_events")
         return json_response({"accepted": len(rows), "incidents": len(incidents)})
@@ -206,7 +217,11 @@ class SecurityEventsRole(Role):
     async def _tickets(self) -> None:
         """Open a service-desk ticket for each incident (retried until it answers)."""
         while True:
-            await asyncio.sleep(1)
+            try:
+                await asyncio.wait_for(self.wake.wait(), 5)
+            except TimeoutError:
+                pass
+            self.wake.clear()
             url = self.config.peer("service-desk")
             while url and self.pending:
                 incident = self.pending[0]
