@@ -4,11 +4,13 @@ wrs, rma, each a real `python3 -m replicator_app` process with its own temp data
 
     python3 apps/bench_chain.py [--seconds 60] [--rate 1000]
 
-The OVR generates its venue's realistic traffic at --rate for --seconds
-(POST /odf/generate); every message carries its send time, each consumer
-records its commit time. Prints the achieved rate, p50/p90/p99 venue-to-consumer
-latency, messages lost (acknowledged by the distributor but missing at a
-consumer) and the CPU each process used. Standard library only; no PostgreSQL.
+The OVR generates its venue's realistic traffic at a constant arrival rate,
+--rate for --seconds (POST /odf/generate): message i is due at start + i/rate
+and carries that due time, each consumer records its commit time, so a sender
+that falls behind counts in the latency. Prints what was sent and acknowledged,
+how far the sender fell behind schedule, p50/p90/p99 venue-to-consumer latency,
+messages lost (acknowledged by the distributor but missing at a consumer) and
+the CPU each process used. Standard library only; no PostgreSQL.
 """
 
 from __future__ import annotations
@@ -184,8 +186,9 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
         _, dstat = call(chain.ports["odf-distributor"], "GET", "/odf/status", timeout=30)
         return {
             "requested": {"count": count, "rate": rate, "seconds": seconds},
-            "sent": gen["sent"], "failed": gen["failed"], "send_seconds": gen["seconds"],
-            "msgs_per_s": gen["rate"], "retries": gen["retries"],
+            "sent": gen["sent"], "failed": gen["failed"], "seconds": gen["seconds"],
+            "send_seconds": gen["send_seconds"], "msgs_per_s": gen["rate"],
+            "behind_schedule_ms": gen["behind_schedule_ms"], "retries": gen["retries"],
             "drained_after_s": round(drained, 2),
             "lost": {c: gen["sent"] - got[c] for c in CONSUMERS},
             "latency_ms": latency,
@@ -223,9 +226,15 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0
     wrs = result["latency_ms"]["wrs"]
-    print(f"sent {result['sent']} (failed {result['failed']}) in {result['send_seconds']} s: "
-          f"{result['msgs_per_s']} msgs/s (target {args.rate:g}); all delivered after "
+    behind = result["behind_schedule_ms"]
+    print(f"offered {args.rate:g} msgs/s for {args.seconds:g} s: sent {result['sent']} of "
+          f"{result['requested']['count']} (failed {result['failed']}); last sent at "
+          f"{result['send_seconds']} s, last acknowledged at {result['seconds']} s: "
+          f"{result['msgs_per_s']} msgs/s acknowledged; sender behind schedule p99 "
+          f"{behind['p99']} ms, max {behind['max']} ms; all delivered after "
           f"{result['drained_after_s']} s; retries {result['retries']}")
+    print("  latency is measured from each message's due time (start + i/rate) to the "
+          "consumer's commit")
     for c, lat in result["latency_ms"].items():
         print(f"  {c:7s} count {lat['count']}  p50 {lat['p50_ms']} ms  p90 {lat['p90_ms']} ms  "
               f"p99 {lat['p99_ms']} ms  max {lat['max_ms']} ms  lost {result['lost'][c]}")
@@ -237,11 +246,13 @@ def main() -> int:
     print(f"  machine: {result['cores']} cores, load average (1 min) "
           f"{result['load_average_1m']['before']} before, {result['load_average_1m']['after']} "
           "after (includes this benchmark's own processes)")
-    kept_up = result["msgs_per_s"] >= args.rate * 0.99 and not result["failed"]
+    # Constant arrival rate (as k6's executor of that name): the load was sustained when
+    # every due message went out and was acknowledged; lateness is in the latency.
+    kept_up = result["sent"] == result["requested"]["count"] and not result["failed"]
     clean = wrs["p99_ms"] is not None and not any(result["lost"].values())
     target = (kept_up and clean and args.rate >= 1000 and args.seconds >= 60
               and wrs["p99_ms"] <= 350)
-    print(f"requested rate {'kept' if kept_up else 'NOT kept'}; "
+    print(f"offered load {'absorbed' if kept_up else 'NOT absorbed'}; "
           f"target (>= 1000 msgs/s for 60 s, p99 venue->WRS <= 350 ms, 0 lost) "
           f"{'met' if target else 'NOT met'}")
     return 0 if target else 1

@@ -35,10 +35,10 @@ from ruamel.yaml import YAML
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from replicator.engine import Mode, StackRunner
-from replicator.engine.events import RecordingSink
-from replicator.engine.multistack import run_stacks
-from replicator.engine.properties import reveal
+from replicator.engine import Mode, StackRunner  # noqa: E402 (after the path set-up)
+from replicator.engine.events import RecordingSink  # noqa: E402
+from replicator.engine.multistack import run_stacks  # noqa: E402
+from replicator.engine.properties import reveal  # noqa: E402
 
 SOURCE_EDITION = "paris2024"
 SITES = ("ctoc", "itl", "toc")  # the WAN owner first
@@ -125,9 +125,9 @@ def bare_loop(client: docker.DockerClient, objects: dict[str, list[dict]], image
                                                      for c in net.get("ipamConfigs") or []])
         api.create_network(net["name"], driver="bridge", internal=bool(net.get("internal")),
                            ipam=ipam, check_duplicate=True,
-                           labels={l["label"]: l["value"] for l in net.get("labels") or []})
+                           labels={lab["label"]: lab["value"] for lab in net.get("labels") or []})
     for vol in objects["volumes"]:
-        api.create_volume(name=vol["name"], labels={l["label"]: l["value"] for l in vol.get("labels") or []})
+        api.create_volume(name=vol["name"], labels={lab["label"]: lab["value"] for lab in vol.get("labels") or []})
     for c in objects["containers"]:
         nets = c.get("networksAdvanced") or []
         host_config = api.create_host_config(
@@ -139,7 +139,7 @@ def bare_loop(client: docker.DockerClient, objects: dict[str, list[dict]], image
             dns_opt=c.get("dnsOpts"), network_mode=nets[0]["name"])
         created = api.create_container(
             image_ids.get(c["image"], c["image"]), name=c["name"], hostname=c.get("hostname"),
-            environment=c.get("envs"), labels={l["label"]: l["value"] for l in c.get("labels") or []},
+            environment=c.get("envs"), labels={lab["label"]: lab["value"] for lab in c.get("labels") or []},
             ports=[p["internal"] for p in c.get("ports") or []] or None, host_config=host_config,
             networking_config=api.create_networking_config(
                 {nets[0]["name"]: api.create_endpoint_config(aliases=nets[0].get("aliases"))}))

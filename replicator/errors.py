@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # malformed topology, stack config or command line
     ENGINE_UNAVAILABLE = 3  # no Docker engine, missing image, missing tool
     CONFLICT = 4  # the stack is locked by another run
-    CANCELLED = 5  # the user declined the confirmation prompt
+    CANCELLED = 5  # the user declined the confirmation prompt or interrupted the run
     VERIFY_FAILED = 6  # the replica does not match the declared topology
 
 
@@ -83,3 +83,9 @@ class EngineUnavailableError(ReplicatorError):
 
 class StackLockedError(ReplicatorError):
     exit_code = ExitCode.CONFLICT
+
+
+class CancelledError(ReplicatorError):
+    """The user interrupted a run (Ctrl-C, SIGTERM) and it stopped cleanly."""
+
+    exit_code = ExitCode.CANCELLED

@@ -82,8 +82,8 @@ class Service(pulumi.ComponentResource):
             volume = docker.Volume(
                 naming.volume_name(cname),
                 name=naming.volume_name(cname),
-                labels=[docker.VolumeLabelArgs(label=l["label"], value=l["value"])
-                        for l in naming.labels(edition=args.edition, stack=args.stack,
+                labels=[docker.VolumeLabelArgs(label=lab["label"], value=lab["value"])
+                        for lab in naming.labels(edition=args.edition, stack=args.stack,
                                                site=args.site, service=args.deployed_name,
                                                tier=tier.kind, instance=instance)],
                 opts=child,
@@ -114,7 +114,7 @@ class Service(pulumi.ComponentResource):
             must_run=True,
             dns_opts=DNS_OPTIONS,
             envs=envs,
-            labels=[docker.ContainerLabelArgs(label=l["label"], value=l["value"]) for l in labels],
+            labels=[docker.ContainerLabelArgs(label=lab["label"], value=lab["value"]) for lab in labels],
             networks_advanced=networks,
             ports=[docker.ContainerPortArgs(internal=p, external=h, ip="127.0.0.1")
                    for p, h in sorted(published.items())],

@@ -114,4 +114,4 @@ class Site(pulumi.ComponentResource):
 
 
 def _net_labels(labels: list[dict[str, str]]) -> list[docker.NetworkLabelArgs]:
-    return [docker.NetworkLabelArgs(label=l["label"], value=l["value"]) for l in labels]
+    return [docker.NetworkLabelArgs(label=lab["label"], value=lab["value"]) for lab in labels]

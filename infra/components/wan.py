@@ -41,8 +41,8 @@ class InterSiteNetworks(pulumi.ComponentResource):
                 driver="bridge",
                 internal=True,
                 ipam_configs=[docker.NetworkIpamConfigArgs(subnet=subnets[cname])],
-                labels=[docker.NetworkLabelArgs(label=l["label"], value=l["value"])
-                        for l in naming.labels(edition=edition, stack=stack, network="wan",
+                labels=[docker.NetworkLabelArgs(label=lab["label"], value=lab["value"])
+                        for lab in naming.labels(edition=edition, stack=stack, network="wan",
                                                circuit=f"{a}--{b}")],
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )

@@ -25,7 +25,7 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 # Command groups: one module each. Importing registers the commands.
-from replicator.cli import deploy  # noqa: E402,F401
+from replicator.cli import deploy  # noqa: E402,F401  (registration order is the help order)
 from replicator.cli import graph  # noqa: E402,F401
 from replicator.cli import image  # noqa: E402,F401
 from replicator.cli import engine  # noqa: E402,F401

@@ -159,7 +159,7 @@ def replicate(
         "--skip", help="Skip a step by name (repeatable), e.g. --skip build.")] = None,
     forks: Annotated[int | None, typer.Option("--forks", min=1, max=64)] = None,
 ) -> None:
-    """Build the images, deploy every stack of the edition, configure with the idempotence gate."""
+    """Build the images, deploy every stack of the edition, configure (idempotence gate), verify and report."""
     from replicator.cli.deploy import _confirm
     from replicator.configure.replicate import STEPS, ReplicateContext
 
@@ -173,7 +173,7 @@ def replicate(
     steps = [s for s in STEPS if s.name not in skipped]
     console.print(f"[bold]replicate {edition}[/]: " + " -> ".join(s.name for s in steps)
                   + f" ({', '.join(t.name for t in targets)})", highlight=False)
-    _confirm(f"Build, deploy and configure edition {edition}?", yes)
+    _confirm(f"Run {', '.join(s.name for s in steps)} for edition {edition}?", yes)
     ctx = ReplicateContext(root=root, edition=edition, targets=targets, console=console, yes=yes,
                            options={"forks": forks})
     started = time.monotonic()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from replicator.cli import app
+from replicator.cli.options import DockerHost
 from replicator.dockerd import (
     LOGFILE,
     PIDFILE,
@@ -25,17 +26,6 @@ engine_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(engine_app, name="engine")
-
-DockerHost = Annotated[
-    str | None,
-    typer.Option(
-        "--docker-host",
-        "-H",
-        envvar="DOCKER_HOST",
-        help="Docker engine address (default: the local socket).",
-        show_default=False,
-    ),
-]
 
 
 def _describe(info: EngineInfo) -> str:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replicator.cli import app
+from replicator.cli.options import DockerHost
 from replicator.dockerd import connect, ensure_engine
 
 image_app = typer.Typer(
@@ -18,17 +19,6 @@ image_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(image_app, name="image")
-
-DockerHost = Annotated[
-    str | None,
-    typer.Option(
-        "--docker-host",
-        "-H",
-        envvar="DOCKER_HOST",
-        help="Docker engine address (default: the local socket; started if needed).",
-        show_default=False,
-    ),
-]
 
 
 def _client(docker_host: str | None, console: Console):

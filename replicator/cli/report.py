@@ -50,14 +50,15 @@ def report(
     if json_:
         print(json.dumps(result.data, indent=2))
     else:
-        _print_summary(result.data)
+        print_summary(result.data, console)
     for w in result.data["warnings"]:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     for kind, path in result.files.items():
         out.print(f"[green]wrote[/] {kind}: {path}", highlight=False)
 
 
-def _print_summary(data: dict) -> None:
+def print_summary(data: dict, console: Console) -> None:
+    """The report's tables: servers by edition, the replica, ratios, energy and CO2e."""
     from replicator.report.model import fmt
 
     editions = Table("Edition", "Physical servers", "Origin", title="Servers by edition",

@@ -120,28 +120,3 @@ def print_summary(result, out: Console) -> None:
         out.print(f"  [dim]{kind}: {path}[/]", highlight=False, soft_wrap=True)
     colour = "green" if result.passed else "red"
     out.print(f"[bold {colour}]{result.summary_line()}[/]", highlight=False, soft_wrap=True)
-
-
-def _register_replicate_step() -> None:
-    """End `replicator replicate` with the verification (its pipeline invites later stages)."""
-    try:
-        from replicator.configure.replicate import STEPS, Step
-    except ImportError:
-        return
-    if any(s.name == "verify" for s in STEPS):
-        return
-
-    def step_verify(ctx) -> None:
-        from replicator.verification import run_verification
-
-        result = run_verification(ctx.root, [t.name for t in ctx.targets],
-                                  ctx.options.get("verify_output"))
-        ctx.results["verify"] = result
-        print_summary(result, ctx.console)
-        if not result.passed:
-            raise typer.Exit(int(ExitCode.VERIFY_FAILED))
-
-    STEPS.append(Step("verify", step_verify, "Verify the replica against the topology"))
-
-
-_register_replicate_step()

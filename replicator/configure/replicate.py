@@ -1,11 +1,8 @@
 """`replicator replicate`: the one-shot pipeline, as an ordered list of steps.
 
 Each step is a `Step(name, run)`; `run(ctx)` raises a `ReplicatorError` (or
-`typer.Exit`) to stop the pipeline. Later stages (verify, report...) append
-their own step to `STEPS`, e.g. from their module::
-
-    from replicator.configure.replicate import STEPS, Step
-    STEPS.append(Step("verify", run_verify))
+`typer.Exit`) to stop the pipeline. Every step is declared here, in order, and
+imports what it runs only when it runs, so `--skip` of a stage never loads it.
 
 `ctx.results` collects what each step wants to hand to the next ones.
 """
@@ -69,9 +66,40 @@ def step_configure(ctx: ReplicateContext) -> None:
     ctx.results["configure"] = result
 
 
-# The pipeline, in order. Append later stages (verify, report) here.
+def step_verify(ctx: ReplicateContext) -> None:
+    import typer
+
+    from replicator.cli.verify import print_summary
+    from replicator.errors import ExitCode
+    from replicator.verification import run_verification
+
+    result = run_verification(ctx.root, [t.name for t in ctx.targets],
+                              ctx.options.get("verify_output"))
+    ctx.results["verify"] = result
+    print_summary(result, ctx.console)
+    if not result.passed:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+
+
+def step_report(ctx: ReplicateContext) -> None:
+    from replicator.cli.report import print_summary
+    from replicator.paths import work_dir
+    from replicator.report import generate_report
+
+    result = generate_report(ctx.root, work_dir(ctx.root), edition=ctx.edition)
+    ctx.results["report"] = result
+    print_summary(result.data, ctx.console)
+    for warning in result.data["warnings"]:
+        ctx.console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for kind, path in result.files.items():
+        ctx.console.print(f"[green]wrote[/] {kind}: {path}", highlight=False)
+
+
+# The pipeline, in order.
 STEPS: list[Step] = [
     Step("build", step_build, "Build the images (only those whose recipe changed)"),
     Step("up", step_up, "Deploy the stacks of the edition, WAN owner first"),
     Step("configure", step_configure, "Configure every container, then check idempotence"),
+    Step("verify", step_verify, "Verify the replica against the topology"),
+    Step("report", step_report, "Servers, energy and CO2e against earlier editions"),
 ]

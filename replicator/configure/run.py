@@ -20,6 +20,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import struct
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from replicator.engine.secrets import KEY_ENV
-from replicator.errors import EngineUnavailableError
+from replicator.errors import CancelledError, EngineUnavailableError
 from replicator.secrets_store import DB_PASSWORD_ENV_PREFIX, ODF_API_KEY_ENV
 
 SECRETS_SOCKET_ENV = "REPLICATOR_SECRETS_SOCKET"
@@ -299,6 +300,37 @@ def write_wrapper(run_dir: Path) -> Path:
 # --------------------------------------------------------------------------- the run
 
 
+class _CancelOnSignal:
+    """SIGINT and SIGTERM during a run ask ansible-runner to cancel it: it then kills
+    the process group of the ansible-playbook it started, workers included, instead
+    of leaving them running after replicator exits. ansible-runner installs such
+    handlers itself but never restores the old ones; this scopes them to the run.
+    Outside the main thread signals cannot be caught, so nothing is installed."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: signal.Signals | None = None
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def _note(self, signum: int, _frame: object) -> None:
+        self.received = signal.Signals(signum)
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+
+
 EventHandler = Callable[[Mapping[str, Any]], None]
 
 
@@ -349,7 +381,7 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
         return True  # keep the event file in the artifacts
 
     started = time.monotonic()
-    with SecretsHandoff(secrets_env) as handoff:
+    with SecretsHandoff(secrets_env) as handoff, _CancelOnSignal() as cancel:
         envvars = {
             # ansible-runner returns rc 127 unless ansible's tools are on PATH.
             "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -368,6 +400,7 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
             envvars=envvars, suppress_env_files=True, binary=str(wrapper), ident=ident,
             forks=forks or default_forks(), limit=limit or None,
             cmdline=" ".join(cmdline), quiet=True, event_handler=handler,
+            cancel_callback=cancel.requested, settings={"pexpect_timeout": 0.5},
             rotate_artifacts=keep_artifacts, project_dir=str(root))
         for name in list(runner.config.env):
             if _is_secret_env(name):
@@ -375,6 +408,13 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
         runner.run()
         served = handoff.served
     seconds = time.monotonic() - started
+    if cancel.received is not None:
+        raise CancelledError(
+            f"{label}: interrupted by {cancel.received.name} after {seconds:.0f} s; "
+            "ansible-playbook and its workers were stopped "
+            f"(log: {Path(runner.config.artifact_dir) / 'stdout'})",
+            fix="run the same command again: the roles are idempotent, so it picks up "
+                "where this run stopped")
     hosts, changes, failures, unreachable = parse_events(events)
     status, rc = str(runner.status), int(runner.rc if runner.rc is not None else 1)
     if not served and rc != 0 and not failures:

@@ -18,7 +18,7 @@ if not (_APPS / "replicator_app" / "odf.py").is_file():  # pragma: no cover
 if str(_APPS) not in sys.path:
     sys.path.append(str(_APPS))
 
-from replicator_app.odf import (
+from replicator_app.odf import (  # noqa: E402 (after apps/ joins sys.path)
     DISCIPLINES,
     DOCUMENT_TYPES,
     HEADER_ORDER,

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.projects import (
-    MODELLED,
     TestProject,
     _dump,
     free_address_block,
     stack_config,
 )
+from tests.topology_builders import edition_skeleton, service, venue
 
 VENUES = {"AQC": ["SWM", "DIV"], "STA": ["ATH"]}
 LINKED = ("roles", "playbooks", "ansible.cfg", "infra")
@@ -29,15 +29,7 @@ LINKED = ("roles", "playbooks", "ansible.cfg", "infra")
 
 def _svc(name: str, site: str, tiers: list[tuple[str, int, int]], *, per_venue: bool = False,
          version: str = "24.7.0") -> dict[str, Any]:
-    return {
-        "name": name, "title": name.replace("-", " ").title(), "site": site, "version": version,
-        **({"per_venue": True} if per_venue else {}),
-        "tiers": [{"kind": k, "instances": n,
-                   "ports": [{"port": p, "protocol": "postgres" if k == "db" else "http"}]}
-                  for k, n, p in tiers],
-        "production": {"location": "venue" if per_venue else "cloud-dc",
-                       "physical_servers": dict(MODELLED)},
-    }
+    return service(name, site, tiers, per_venue=per_venue, version=version)
 
 
 def games_topology(edition: str, wan_supernet: str) -> dict[str, Any]:
@@ -59,21 +51,9 @@ def games_topology(edition: str, wan_supernet: str) -> dict[str, Any]:
               for s in ("accreditation", "odf-distributor", "cis", "myinfo", "wrs", "rma",
                         "ovr")]
     return {
-        "edition": {"code": edition, "name": "Integration test Games", "competition_code": "OG2099",
-                    "host_city": "Paris", "country": "FR", "year": 2099},
-        "wan": {"owner": "ctoc", "supernet": wan_supernet},
-        "sites": {"itl": {"title": "Lab", "location": "itl-site"},
-                  "ctoc": {"title": "Central", "location": "ctoc-site"},
-                  "toc": {"title": "Host city", "location": "toc-site"}},
-        "locations": [
-            {"name": "itl-site", "kind": "permanent-site", "city": "Madrid", "country": "ES"},
-            {"name": "ctoc-site", "kind": "permanent-site", "city": "Barcelona", "country": "ES"},
-            {"name": "toc-site", "kind": "permanent-site", "city": "Paris", "country": "FR"},
-            {"name": "cloud-dc", "kind": "cloud-dc", "city": "Paris", "country": "FR"},
-            *[{"name": f"venue-{code.lower()}", "kind": "venue", "code": code,
-               "title": f"Venue {code}", "city": "Paris", "country": "FR",
-               "disciplines": disciplines} for code, disciplines in VENUES.items()],
-        ],
+        **edition_skeleton(edition, wan_supernet,
+                           [venue(code, f"Venue {code}", disciplines)
+                            for code, disciplines in VENUES.items()]),
         "suites": [
             {"name": "oms", "title": "OMS", "services": [
                 _svc("accreditation", "itl", [("web", 1, 80), ("app", 1, 8080), ("db", 1, 5432)],

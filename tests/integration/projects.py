@@ -18,48 +18,23 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-MODELLED = {"value": 1, "modelled": True, "basis": "test topology"}
+from tests.topology_builders import edition_skeleton, service, venue
 
 
 def base_topology(edition: str, wan_supernet: str = "10.252.0.0/16") -> dict[str, Any]:
-    def svc(name: str, site: str, tiers: list[tuple[str, int, int]], *, per_venue: bool = False,
-            version: str = "1.0.0") -> dict[str, Any]:
-        return {
-            "name": name, "title": name.title(), "site": site, "version": version,
-            **({"per_venue": True} if per_venue else {}),
-            "tiers": [{"kind": k, "instances": n, "ports": [{"port": p, "protocol":
-                       "postgres" if k == "db" else "http"}]} for k, n, p in tiers],
-            "production": {"location": "venue" if per_venue else "cloud-dc",
-                           "physical_servers": dict(MODELLED)},
-        }
-
     return {
-        "edition": {"code": edition, "name": "Integration test Games", "competition_code": "OG2099",
-                    "host_city": "Paris", "country": "FR", "year": 2099},
-        "wan": {"owner": "ctoc", "supernet": wan_supernet},
-        "sites": {"itl": {"title": "Lab", "location": "itl-site"},
-                  "ctoc": {"title": "Central", "location": "ctoc-site"},
-                  "toc": {"title": "Host city", "location": "toc-site"}},
-        "locations": [
-            {"name": "itl-site", "kind": "permanent-site", "city": "Madrid", "country": "ES"},
-            {"name": "ctoc-site", "kind": "permanent-site", "city": "Barcelona", "country": "ES"},
-            {"name": "toc-site", "kind": "permanent-site", "city": "Paris", "country": "FR"},
-            {"name": "cloud-dc", "kind": "cloud-dc", "city": "Paris", "country": "FR"},
-            {"name": "venue-aqc", "kind": "venue", "code": "AQC", "title": "Aquatics",
-             "city": "Paris", "country": "FR", "disciplines": ["SWM"]},
-            {"name": "venue-sta", "kind": "venue", "code": "STA", "title": "Stadium",
-             "city": "Paris", "country": "FR", "disciplines": ["ATH"]},
-        ],
+        **edition_skeleton(edition, wan_supernet, [venue("AQC", "Aquatics", ["SWM"]),
+                                                    venue("STA", "Stadium", ["ATH"])]),
         "suites": [
             {"name": "oms", "title": "OMS", "services": [
-                svc("accreditation", "itl", [("web", 1, 80), ("app", 1, 8080), ("db", 1, 5432)])]},
+                service("accreditation", "itl", [("web", 1, 80), ("app", 1, 8080), ("db", 1, 5432)])]},
             {"name": "ods", "title": "ODS", "services": [
-                svc("odf-distributor", "itl", [("app", 1, 8080)]),
-                svc("wrs", "itl", [("web", 1, 80), ("app", 1, 8080)])]},
+                service("odf-distributor", "itl", [("app", 1, 8080)]),
+                service("wrs", "itl", [("web", 1, 80), ("app", 1, 8080)])]},
             {"name": "ovr", "title": "OVR", "services": [
-                svc("ovr", "toc", [("app", 1, 8080)], per_venue=True)]},
+                service("ovr", "toc", [("app", 1, 8080)], per_venue=True)]},
             {"name": "ctoc", "title": "Supervision", "services": [
-                svc("monitoring", "ctoc", [("app", 1, 8080)])]},
+                service("monitoring", "ctoc", [("app", 1, 8080)])]},
         ],
         "links": [
             {"from": "accreditation/web", "to": "accreditation/app", "port": 8080,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import json
 import logging
@@ -53,6 +54,23 @@ def _records(request: Request) -> list[dict]:
     if not all(isinstance(r, dict) for r in records):
         raise HttpError(400, "every record must be a JSON object")
     return records
+
+
+def _listing(store: JsonStore, collection: str, request: Request, filter_keys=(),
+             default: int = 100, high: int = 1000, **extra) -> Response:
+    """GET of a collection, newest first: ?limit= and equality filters on `filter_keys`."""
+    limit = request.int_arg("limit", default, low=1, high=high)
+    filters = {k: request.query[k] for k in filter_keys if k in request.query}
+    return json_response({"items": store.list(collection, limit, filters=filters,
+                                              newest_first=True),
+                          "total": store.count(collection, filters), **extra})
+
+
+async def _woken(wake: asyncio.Event, every: float = 5.0) -> None:
+    """Return when `wake` is set or after `every` seconds, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), every)
+    wake.clear()
 
 
 # --------------------------------------------------------------------------- log-collector
@@ -106,12 +124,7 @@ class LogCollectorRole(Role):
         return json_response({"accepted": len(rows)})
 
     def search(self, request: Request) -> Response:
-        limit = request.int_arg("limit", 100, low=1, high=1000)
-        filters = {k: request.query[k] for k in ("service", "level", "site", "category")
-                   if k in request.query}
-        return json_response({"items": self.store.list("logs", limit, filters=filters,
-                                                       newest_first=True),
-                              "total": self.store.count("logs", filters)})
+        return _listing(self.store, "logs", request, ("service", "level", "site", "category"))
 
     def stats(self, request: Request) -> Response:
         return json_response({"by_service_level": self.store.group_count("logs",
@@ -120,11 +133,7 @@ class LogCollectorRole(Role):
     async def _forward_security(self) -> None:
         url = self.config.peer("security-events")
         while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), 5)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+            await _woken(self.wake)
             if not url or not self.outbox:
                 continue
             batch = list(self.outbox)
@@ -217,11 +226,7 @@ class SecurityEventsRole(Role):
     async def _tickets(self) -> None:
         """Open a service-desk ticket for each incident (retried until it answers)."""
         while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), 5)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+            await _woken(self.wake)
             url = self.config.peer("service-desk")
             while url and self.pending:
                 incident = self.pending[0]
@@ -240,16 +245,10 @@ class SecurityEventsRole(Role):
                 self.pending.popleft()
 
     def list_events(self, request: Request) -> Response:
-        limit = request.int_arg("limit", 100, low=1, high=1000)
-        filters = {k: request.query[k] for k in ("type", "subject") if k in request.query}
-        return json_response({"items": self.store.list("events", limit, filters=filters,
-                                                       newest_first=True),
-                              "total": self.store.count("events", filters)})
+        return _listing(self.store, "events", request, ("type", "subject"))
 
     def list_incidents(self, request: Request) -> Response:
-        limit = request.int_arg("limit", 100, low=1, high=1000)
-        return json_response({"items": self.store.list("incidents", limit, newest_first=True),
-                              "total": self.store.count("incidents")})
+        return _listing(self.store, "incidents", request)
 
 
 # --------------------------------------------------------------------------- service-desk
@@ -292,12 +291,8 @@ class ServiceDeskRole(Role):
         return json_response(self.store.get("tickets", ident), 201)
 
     def list(self, request: Request) -> Response:
-        limit = request.int_arg("limit", 100, low=1, high=1000)
-        filters = {k: request.query[k] for k in ("status", "category", "severity", "service")
-                   if k in request.query}
-        return json_response({"items": self.store.list("tickets", limit, filters=filters,
-                                                       newest_first=True),
-                              "total": self.store.count("tickets", filters)})
+        return _listing(self.store, "tickets", request,
+                        ("status", "category", "severity", "service"))
 
     def _find(self, ident: str) -> dict:
         doc = (self.store.get("tickets", int(ident)) if ident.isdigit()
@@ -773,19 +768,13 @@ class NewsServiceRole(Role):
         return json_response({"generated": count})
 
     def list(self, request: Request) -> Response:
-        limit = request.int_arg("limit", 50, low=1, high=500)
-        return json_response({"items": self.store.list("stories", limit, newest_first=True),
-                              "total": self.store.count("stories"),
-                              "delivered_to_myinfo_up_to": self.delivered_up_to})
+        return _listing(self.store, "stories", request, default=50, high=500,
+                        delivered_to_myinfo_up_to=self.delivered_up_to)
 
     async def _push(self) -> None:
         """Send stories to MyInfo in order; the position survives restarts."""
         while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), 5)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+            await _woken(self.wake)
             url = self.config.peer("myinfo")
             while url:
                 batch = await asyncio.to_thread(self.store.list, "stories", 200, 0, None, False,

@@ -22,6 +22,7 @@ import zlib
 
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, json_response
+from ..metrics import percentiles
 from .base import Role
 
 log = logging.getLogger(__name__)
@@ -236,24 +237,33 @@ class OvrRole(Role):
         return json_response(body, 200 if ok else 502)
 
     async def generate(self, request: Request) -> Response:
+        """Constant-arrival-rate load: message i is due at start + i/rate. Each carries
+        its due time as its sent time, so a sender that falls behind shows up in the
+        consumers' latency instead of hiding it (no coordinated omission)."""
         count, rate, types = parse_load(request.json())
         outstanding = asyncio.Semaphore(MAX_OUTSTANDING)
         futures = []
         codes: list[str] = []
+        behind: list[float] = []
         retries_before = self.forwarder.retries
         self.generating += 1
         # A venue runs a few units at once; a load far above Games levels is spread
         # over more simultaneous units (each identity's versions stay in order).
         self.feed.active_units = max(4, min(256, int(rate / 4)))
+        started_at = time.time()
         started = time.monotonic()
+        last_send = started
         try:
-            async for _ in paced(count, rate):
+            async for i in paced(count, rate):
                 xml = self.feed.next(types)
                 code = self.feed.last_document_code
                 if len(codes) < 20 and code not in codes:
                     codes.append(code)
                 await outstanding.acquire()
-                future = self.forwarder.submit(xml, self.feed.last_identity, time.time())
+                last_send = time.monotonic()
+                due = i / rate
+                behind.append(max(0.0, last_send - started - due))
+                future = self.forwarder.submit(xml, self.feed.last_identity, started_at + due)
                 future.add_done_callback(lambda _: outstanding.release())
                 futures.append(future)
             results = await asyncio.gather(*futures)
@@ -263,12 +273,16 @@ class OvrRole(Role):
         seconds = time.monotonic() - started
         sent = sum(1 for ok, _, _ in results if ok)
         errors = sorted({error for ok, _, error in results if not ok})[:5]
+        lag = percentiles(behind)
         self.last_run = {"sent": sent, "failed": len(results) - sent,
-                         "seconds": round(seconds, 3),
+                         "offered_rate": rate, "seconds": round(seconds, 3),
+                         "send_seconds": round(last_send - started, 3),
                          "rate": round(sent / seconds, 1) if seconds else 0.0,
+                         "behind_schedule_ms": {"p99": lag.get("p99_ms", 0.0),
+                                                "max": lag.get("max_ms", 0.0)},
                          "retries": self.forwarder.retries - retries_before,
                          "document_codes": codes, "errors": errors,
-                         "finished_at": time.time()}
+                         "started_at": started_at, "finished_at": time.time()}
         return json_response(self.last_run)
 
     async def status(self, request: Request) -> Response:

@@ -122,7 +122,7 @@ def test_service_removed_from_the_model_is_deleted(project: TestProject,
     up_all(project)
     topo = project.edit_topology()
     topo["suites"][1]["services"] = [s for s in topo["suites"][1]["services"] if s["name"] != "wrs"]
-    topo["links"] = [l for l in topo["links"] if "wrs" not in l["from"] + l["to"]]
+    topo["links"] = [link for link in topo["links"] if "wrs" not in link["from"] + link["to"]]
     project.write_topology(topo)
     results = up_all(project)
     names = {c.name for c in ours(docker_client, project)}
@@ -188,8 +188,8 @@ def test_outputs_carry_containers_networks_and_links(project: TestProject) -> No
     assert outputs["site"] == "itl" and outputs["edition"] == e
     assert f"{e}-itl-accreditation-db-1" in outputs["containers"]
     assert outputs["networks"]["lan"]["subnet"].endswith(".1.0/24")
-    cross = [l for l in outputs["links"] if l["crossSite"]]
-    assert {l["network"] for l in cross} >= {f"{e}-wan-odf-distributor--ovr"}
+    cross = [link for link in outputs["links"] if link["crossSite"]]
+    assert {link["network"] for link in cross} >= {f"{e}-wan-odf-distributor--ovr"}
     ctoc = json.loads(project.cli("outputs", project.stack("ctoc"), "--json", check=True).stdout)
     assert set(ctoc["wanNetworks"]) == {f"{e}-wan-odf-distributor--ovr",
                                         f"{e}-wan-accreditation--monitoring", f"{e}-wan-monitoring--ovr"}

@@ -107,6 +107,11 @@ def test_generate_is_bounded_and_reports_figures(chain):
     figures = reply.json()
     assert figures["sent"] == 40 and figures["failed"] == 0
     assert 0.1 < figures["seconds"] < 10
+    # Constant arrival rate: the 40th message is due 39/200 s after the first, never sooner.
+    assert 39 / 200 <= figures["send_seconds"] <= figures["seconds"]
+    assert figures["offered_rate"] == 200
+    assert 0 <= figures["behind_schedule_ms"]["p99"] <= figures["behind_schedule_ms"]["max"]
+    assert figures["finished_at"] - figures["started_at"] >= figures["seconds"] - 0.05
     assert all(len(code) == 34 for code in figures["document_codes"])
     status = ovr.get("/odf/status").json()
     assert status["venue"] == "AQC" and status["disciplines"] == ["DIV", "SWA", "WPO"]

@@ -20,6 +20,7 @@ from typing import Any
 from replicator.report.measure import ContainerSample, EngineHost, ReplicaMeasurement
 from replicator.report.model import ReportInput, build_report
 from replicator.report.params import resolve_params
+from tests.topology_builders import edition_skeleton, venue
 from replicator.topology import Topology
 
 MIB = 2**20
@@ -45,8 +46,10 @@ def hand_topology_document(edition: str = "hand2099") -> dict[str, Any]:
                                "physical_servers": {"value": servers, **modelled}}}
 
     return {
-        "edition": {"code": edition, "name": "Hand Games", "competition_code": "OG2099",
-                    "host_city": "Paris", "country": "FR", "year": 2099},
+        **edition_skeleton(edition, "10.250.0.0/16", [
+            venue("AQC", "Aquatics", ["SWM"]),
+            venue("THP", "Teahupo'o", ["SRF"], city="Teahupo'o", country="PF")],
+            name="Hand Games"),
         "sources": {
             "src-london": {"title": "London count", "publisher": "Pub",
                            "url": "https://example.org/london"},
@@ -57,20 +60,6 @@ def hand_topology_document(edition: str = "hand2099") -> dict[str, Any]:
              "physical_servers": {"value": 700, "source": "src-london"}},
             {"edition": "rio2016", "name": "Rio 2016", "year": 2016,
              "physical_servers": {"value": 350, "source": "src-rio"}},
-        ],
-        "wan": {"owner": "ctoc", "supernet": "10.250.0.0/16"},
-        "sites": {"itl": {"title": "Lab", "location": "itl-site"},
-                  "ctoc": {"title": "Central", "location": "ctoc-site"},
-                  "toc": {"title": "Host city", "location": "toc-site"}},
-        "locations": [
-            {"name": "itl-site", "kind": "permanent-site", "city": "Madrid", "country": "ES"},
-            {"name": "ctoc-site", "kind": "permanent-site", "city": "Barcelona", "country": "ES"},
-            {"name": "toc-site", "kind": "permanent-site", "city": "Paris", "country": "FR"},
-            {"name": "cloud-dc", "kind": "cloud-dc", "city": "Paris", "country": "FR"},
-            {"name": "venue-aqc", "kind": "venue", "code": "AQC", "title": "Aquatics",
-             "city": "Paris", "country": "FR", "disciplines": ["SWM"]},
-            {"name": "venue-thp", "kind": "venue", "code": "THP", "title": "Teahupo'o",
-             "city": "Teahupo'o", "country": "PF", "disciplines": ["SRF"]},
         ],
         "suites": [
             {"name": "central", "title": "Central", "services": [

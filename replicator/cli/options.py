@@ -1,0 +1,19 @@
+"""Command-line options that several command groups share."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DockerHost = Annotated[
+    str | None,
+    typer.Option(
+        "--docker-host",
+        "-H",
+        envvar="DOCKER_HOST",
+        help="Docker engine address (default: the local socket; a local engine is started "
+             "when needed).",
+        show_default=False,
+    ),
+]
