@@ -140,7 +140,7 @@ def configure(
         "--idempotence", help="Run twice; fail if the second pass changes anything.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")] = False,
     forks: Annotated[int | None, typer.Option("--forks", min=1, max=64,
-                                                 help="Parallel hosts (default: 4 per core).")] = None,
+                                                 help="Parallel hosts (default: 4 per core, 2 to 10).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More Ansible output in the artifacts.")] = 0,
 ) -> None:
@@ -156,8 +156,11 @@ def replicate(
     edition: Annotated[str, typer.Option("--edition", "-e", help="The edition to replicate.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")] = False,
     skip: Annotated[list[str] | None, typer.Option(
-        "--skip", help="Skip a step by name (repeatable), e.g. --skip build.")] = None,
-    forks: Annotated[int | None, typer.Option("--forks", min=1, max=64)] = None,
+        "--skip", help="Skip a step by name (repeatable): build, up, configure, verify, "
+                       "report.")] = None,
+    forks: Annotated[int | None, typer.Option(
+        "--forks", min=1, max=64, help="Ansible's parallel hosts (default: 4 per core, 2 to 10).")
+    ] = None,
 ) -> None:
     """Build the images, deploy every stack of the edition, configure (idempotence gate), verify and report."""
     from replicator.cli.deploy import _confirm

@@ -66,6 +66,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
+def test_replicate_help_names_every_step():
+    proc = _cli("replicate", "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.replace("│", " ").split())
+    assert ", ".join(s.name for s in STEPS) in text
+
+
 def test_replicate_rejects_an_unknown_step():
     proc = _cli("replicate", "--edition", "paris2024", "--skip", "nope", "--yes")
     assert proc.returncode == 2
