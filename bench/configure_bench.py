@@ -115,6 +115,9 @@ def odf_load(replica: Replica, duration: float, total_rate: float) -> dict[str, 
 
     before = distinct()
     since = time.time()
+    if not replica.ovrs():
+        sys.exit("no venue OVR in the deployed stacks: deploy the edition first "
+                 "(replicator up --edition E)")
     rate = total_rate / len(replica.ovrs())
     count = max(1, round(rate * duration))
     results: dict[str, Any] = {}

@@ -39,20 +39,19 @@ from replicator.engine import Mode, StackRunner  # noqa: E402 (after the path se
 from replicator.engine.events import RecordingSink  # noqa: E402
 from replicator.engine.multistack import run_stacks  # noqa: E402
 from replicator.engine.properties import reveal  # noqa: E402
+from tests.integration.projects import free_address_block  # noqa: E402
 
 SOURCE_EDITION = "paris2024"
 SITES = ("ctoc", "itl", "toc")  # the WAN owner first
 
 
 def _free_blocks(client: docker.DockerClient) -> tuple[str, str]:
-    used = [ipaddress.ip_network(c["Subnet"]) for n in client.api.networks()
+    used = [c["Subnet"] for n in client.api.networks()
             for c in ((n.get("IPAM") or {}).get("Config") or []) if c.get("Subnet")]
-    for k in range(20):
-        site = ipaddress.ip_network(f"10.{200 + k}.0.0/16")
-        wan = ipaddress.ip_network(f"10.{220 + k}.0.0/16")
-        if not any(site.overlaps(u) or wan.overlaps(u) for u in used):
-            return f"10.{200 + k}", str(wan)
-    raise SystemExit("no free 10.2xx.0.0/16 block for the benchmark project")
+    try:
+        return free_address_block(used)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def make_project(root: Path, edition: str, client: docker.DockerClient) -> Path:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from replicator.cli import app
+from replicator.cli.options import EditionOpt, StackArg
 from replicator.errors import ExitCode, InputError
 from replicator.paths import find_project_root
 from replicator.stacks import CheckedStack, resolve_targets
@@ -26,10 +27,6 @@ def _console(stderr: bool = False) -> Console:
 console = _console()
 err = _console(stderr=True)
 
-StackArg = Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
-                                                   show_default=False)]
-EditionOpt = Annotated[str | None, typer.Option("--edition", "-e",
-                                                   help="Every stack of an edition.")]
 
 
 def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = False,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replicator.cli import app
+from replicator.cli.options import EditionOpt, StackArg
 from replicator.engine import Mode, RunResult
 from replicator.engine.display import ConsoleSink
 from replicator.engine.events import RecordingSink
@@ -23,10 +24,6 @@ from replicator.stacks import CheckedStack, resolve_targets
 console = Console()
 err = Console(stderr=True)
 
-StackArg = Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
-                                                   show_default=False)]
-EditionOpt = Annotated[str | None, typer.Option("--edition", "-e",
-                                                   help="All stacks of an edition, in dependency order.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto | embedded | pulumi.")]

@@ -48,10 +48,7 @@ def send(
     else:
         message = file.read_bytes()
     target, answer = send_via_ovr(root, default_edition(root, edition), venue, message)
-    err.print(f"{target.service} ({target.container}): HTTP {answer.status}", highlight=False)
-    print(answer.text)
-    if answer.status != 200:
-        raise typer.Exit(int(ExitCode.FAILED))
+    _show(target, answer)
 
 
 @odf_app.command("get")
@@ -66,6 +63,11 @@ def get(
     root = find_project_root()
     target, answer = get_from_consumer(root, default_edition(root, edition), consumer,
                                        document_code)
+    _show(target, answer)
+
+
+def _show(target, answer) -> None:
+    """The container that answered on stderr, the body on stdout; exit 1 unless 200."""
     err.print(f"{target.service} ({target.container}): HTTP {answer.status}", highlight=False)
     print(answer.text)
     if answer.status != 200:

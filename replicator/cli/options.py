@@ -17,3 +17,8 @@ DockerHost = Annotated[
         show_default=False,
     ),
 ]
+
+StackArg = Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
+                                                show_default=False)]
+EditionOpt = Annotated[str | None, typer.Option(
+    "--edition", "-e", help="Every stack of an edition, in dependency order.")]

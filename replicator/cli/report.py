@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replicator.cli import app
+from replicator.cli.options import EditionOpt
 from replicator.paths import find_project_root, work_dir
 
 console = Console()
@@ -22,8 +23,7 @@ def report(
     stack: Annotated[str | None, typer.Argument(
         help="One stack, e.g. paris2024-itl (its containers, and the production services of "
              "its site).", show_default=False)] = None,
-    edition: Annotated[str | None, typer.Option(
-        "--edition", "-e", help="Every stack of an edition.")] = None,
+    edition: EditionOpt = None,
     params: Annotated[Path | None, typer.Option(
         "--params", help="YAML or TOML file of parameters overriding the defaults.",
         show_default=False)] = None,

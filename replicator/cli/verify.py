@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replicator.cli import app
+from replicator.cli.options import EditionOpt, StackArg
 from replicator.errors import ExitCode
 from replicator.paths import find_project_root
 from replicator.stacks import resolve_targets
@@ -23,10 +24,8 @@ MAX_FAILURES_SHOWN = 40
 
 @app.command()
 def verify(
-    stack: Annotated[str | None, typer.Argument(help="Stack name, e.g. paris2024-itl.",
-                                                show_default=False)] = None,
-    edition: Annotated[str | None, typer.Option(
-        "--edition", "-e", help="Every stack of an edition.")] = None,
+    stack: StackArg = None,
+    edition: EditionOpt = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Report directory (default reports/<edition>/verify/).")] = None,
     level: Annotated[str, typer.Option(

@@ -116,6 +116,30 @@ class Role:
         return {"X-API-KEY": key} if key else {}
 
 
+class PollingRole(Role):
+    """A role that watches others: reads poll_interval and poll_timeout, serves
+    GET /status and runs `poll_forever` in the background."""
+
+    def __init__(self, config: Config, metrics: Metrics, client: HttpClient):
+        super().__init__(config, metrics, client)
+        self.interval = float(config.option("poll_interval"))
+        self.timeout = float(config.option("poll_timeout"))
+
+    def routes(self, router: Router) -> None:
+        super().routes(router)
+        router.add("GET", "/status", self.status)
+
+    async def start(self) -> None:
+        await super().start()
+        self.spawn(self.poll_forever(), "poll")
+
+    async def poll_forever(self) -> None:
+        raise NotImplementedError
+
+    async def status(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
 def _log_task_end(task: asyncio.Task) -> None:
     if task.cancelled():
         return

@@ -29,7 +29,7 @@ import time
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, html_response, json_response
 from ..store import JsonStore
-from .base import Role
+from .base import PollingRole, Role
 from .monitoring import _iso
 from .ovr import Forwarder, paced, parse_load
 
@@ -324,26 +324,16 @@ class ServiceDeskRole(Role):
 # --------------------------------------------------------------------------- venue-results-monitor
 
 
-class VenueResultsMonitorRole(Role):
+class VenueResultsMonitorRole(PollingRole):
     title = "TOC venue results monitor"
 
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
-        self.interval = float(config.option("poll_interval"))
-        self.timeout = float(config.option("poll_timeout"))
         self.venues: dict[str, dict] = {name: {"name": name, "url": url, "state": "unknown"}
                                         for name, url in config.peers_of("ovr").items()}
         self.distributor: dict = {"state": "unknown"}
 
-    def routes(self, router):
-        super().routes(router)
-        router.add("GET", "/status", self.status)
-
-    async def start(self):
-        await super().start()
-        self.spawn(self._poll_forever(), "poll")
-
-    async def _poll_forever(self) -> None:
+    async def poll_forever(self) -> None:
         while True:
             await asyncio.gather(self._poll_distributor(),
                                  *(self._poll_venue(v) for v in self.venues.values()))

@@ -15,7 +15,7 @@ import time
 from html import escape
 
 from ..http import ClientError, Request, Response, html_response, json_response
-from .base import Role
+from .base import PollingRole
 
 
 def _iso(ts: float) -> str:
@@ -29,13 +29,11 @@ def summarize(services: list[dict]) -> dict:
     return counts
 
 
-class MonitoringRole(Role):
+class MonitoringRole(PollingRole):
     title = "CTOC monitoring"
 
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
-        self.interval = float(config.option("poll_interval"))
-        self.timeout = float(config.option("poll_timeout"))
         self.targets = [t for t in config.monitor_targets if t.get("url")]
         self.results: dict[str, dict] = {
             t["url"]: {"service": t.get("service", t["url"]), "site": t.get("site", ""),
@@ -48,15 +46,7 @@ class MonitoringRole(Role):
             ("target_up", {"service": r["service"], "site": r["site"]},
              1 if r["status"] == "up" else 0) for r in self.results.values()])
 
-    def routes(self, router):
-        super().routes(router)
-        router.add("GET", "/status", self.status)
-
-    async def start(self):
-        await super().start()
-        self.spawn(self._poll_forever(), "poll")
-
-    async def _poll_forever(self) -> None:
+    async def poll_forever(self) -> None:
         limit = asyncio.Semaphore(32)
         while True:
             started = time.monotonic()
@@ -136,25 +126,16 @@ def _failing_checks(body) -> str:
     return "; ".join(failing) or "degraded"
 
 
-class DashboardRole(Role):
+class DashboardRole(PollingRole):
     title = "TOC operations dashboard"
 
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
-        self.interval = float(config.option("poll_interval"))
-        self.timeout = float(config.option("poll_timeout")) * 2
+        self.timeout *= 2
         self.view: dict = {"summary": {}, "services": [], "incidents": {"open": 0, "items": []},
                            "sources": {}, "fetched_at": None}
 
-    def routes(self, router):
-        super().routes(router)
-        router.add("GET", "/status", self.status)
-
-    async def start(self):
-        await super().start()
-        self.spawn(self._refresh_forever(), "refresh")
-
-    async def _refresh_forever(self) -> None:
+    async def poll_forever(self) -> None:
         while True:
             await self.refresh()
             await asyncio.sleep(self.interval)
