@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from replicator.cli import app
-from replicator.cli.options import EditionOpt, StackArg
+from replicator.cli.options import BackendUrlOpt, CwdOpt, EditionOpt, StackArg
+from replicator.cli.targets import Targets, resolve
 from replicator.engine import Mode, RunResult
 from replicator.engine.display import ConsoleSink
 from replicator.engine.events import RecordingSink
 from replicator.engine.properties import mask, reveal
-from replicator.errors import ExitCode, ReplicatorError
-from replicator.paths import find_project_root, work_dir
-from replicator.stacks import CheckedStack, resolve_targets
+from replicator.errors import ExitCode, InputError, ReplicatorError
+from replicator.paths import find_project_root
+from replicator.stacks import resolve_targets
 
 console = Console()
 err = Console(stderr=True)
@@ -45,22 +46,15 @@ def _confirm(question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.CANCELLED))
 
 
-def _backend(engine: str, root: Path):
-    from replicator.engine.selection import select_backend
-
-    return select_backend(engine, root, work_dir(root))
-
-
-def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel: int,
-              as_json: bool, show_same: bool, refresh: bool = False) -> list[RunResult]:
+def _run_each(targets: Targets, verb: Mode, *, as_json: bool, show_same: bool,
+              refresh: bool = False) -> list[RunResult]:
     """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
     from replicator.engine import StackRunner
     from replicator.engine.multistack import run_stacks
 
-    root = find_project_root()
-    backend = _backend(engine, root)
+    backend = targets.runner
     out = err if as_json else console
-    names = [t.name for t in targets]
+    names = targets.names
     concurrent = isinstance(backend, StackRunner) and len(names) > 1
     sinks: dict[str, ConsoleSink | RecordingSink] = {}
 
@@ -111,11 +105,12 @@ def _exit_for(results: list[RunResult]) -> None:
 @app.command()
 def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False,
             engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
-            show_same: ShowSameOpt = False) -> None:
+            show_same: ShowSameOpt = False, cwd: CwdOpt = None,
+            backend_url: BackendUrlOpt = None) -> None:
     """Show what `up` would do, resource by resource, changing nothing."""
-    targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel, as_json=json_,
-                        show_same=show_same))
+    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
+                      parallel=parallel)
+    _exit_for(_run_each(targets, Mode.PREVIEW, as_json=json_, show_same=show_same))
 
 
 @app.command()
@@ -123,30 +118,29 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
        json_: JsonOpt = False, refresh: Annotated[bool, typer.Option(
            "--refresh", help="Refresh the state from Docker before updating.")] = False,
        engine: EngineOpt = "auto", parallel: ParallelOpt = 8, show_same: ShowSameOpt = False,
-       ) -> None:
+       cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Create or update the stack's Docker objects to match the program."""
-    targets = resolve_targets(find_project_root(), stack, edition)
+    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
+                      parallel=parallel)
     if not yes and _interactive():
-        previews = _run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel,
-                             as_json=False, show_same=show_same)
+        previews = _run_each(targets, Mode.PREVIEW, as_json=False, show_same=show_same)
         _exit_for(previews)
         if sum(p.changes for p in previews) == 0 and not refresh:
             console.print("[green]No changes to apply.[/]")
             return
         _confirm("Do you want to perform this update?", yes)
-    _exit_for(_run_each(targets, Mode.UP, engine=engine, parallel=parallel, as_json=json_,
-                        show_same=show_same, refresh=refresh))
+    _exit_for(_run_each(targets, Mode.UP, as_json=json_, show_same=show_same, refresh=refresh))
 
 
 @app.command(name="down")
 def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
-         json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8) -> None:
+         json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
+         cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Delete every Docker object of the stack (`pulumi destroy`)."""
-    targets = resolve_targets(find_project_root(), stack, edition)  # _run_each reverses
-    names = ", ".join(t.name for t in targets)
-    _confirm(f"Delete every resource of {names}?", yes)
-    _exit_for(_run_each(targets, Mode.DESTROY, engine=engine, parallel=parallel, as_json=json_,
-                        show_same=False))
+    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
+                      parallel=parallel)  # _run_each reverses
+    _confirm(f"Delete every resource of {', '.join(targets.names)}?", yes)
+    _exit_for(_run_each(targets, Mode.DESTROY, as_json=json_, show_same=False))
 
 
 app.command(name="destroy", hidden=True)(down)
@@ -154,33 +148,36 @@ app.command(name="destroy", hidden=True)(down)
 
 @app.command()
 def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
-            json_: JsonOpt = False, engine: EngineOpt = "auto") -> None:
+            json_: JsonOpt = False, engine: EngineOpt = "auto", cwd: CwdOpt = None,
+            backend_url: BackendUrlOpt = None) -> None:
     """Read the real Docker objects back into the state (finds removed or stopped containers)."""
-    targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.REFRESH, engine=engine, parallel=8, as_json=json_,
-                        show_same=False))
+    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url)
+    _exit_for(_run_each(targets, Mode.REFRESH, as_json=json_, show_same=False))
 
 
 @app.command()
-def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: JsonOpt = False,
-            show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False) -> None:
+def outputs(stack: StackArg = None, json_: JsonOpt = False,
+            show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
+            cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Print the stack's outputs (secrets masked unless --show-secrets)."""
-    root = find_project_root()
-    resolve_targets(root, stack, None)
-    from replicator.engine import StackRunner
-
-    state = StackRunner(root, work_dir(root)).load_state(stack)
+    if cwd is None and stack is None:
+        raise InputError("name the stack", fix="replicator outputs STACK")
+    targets = resolve(stack, None, cwd=cwd, engine="embedded", backend_url=backend_url)
+    stack = targets.names[0]
+    state = targets.runner.load_state(stack)
     values = reveal(state.outputs) if show_secrets else mask(state.outputs)
     if not state.outputs:
+        how = f"replicator up --cwd {cwd} {stack}" if cwd else f"replicator up {stack}"
         raise ReplicatorError(f"stack {stack} has no outputs: it has not been deployed",
-                              fix=f"run `replicator up {stack}`")
+                              fix=f"run `{how}`")
     if json_:
         print(json.dumps(values, indent=2, sort_keys=True))
         return
     table = Table("Output", "Value", box=None)
     for key, value in sorted(values.items()):
         text = value if isinstance(value, str) else json.dumps(value)
-        table.add_row(key, text if len(text) < 200 else text[:197] + "...")
+        # Escaped: a masked value reads "[secret]", which rich would take for markup.
+        table.add_row(escape(key), escape(text if len(text) < 200 else text[:197] + "..."))
     console.print(table)
 
 

@@ -17,6 +17,8 @@ import runpy
 import sys
 import traceback
 
+from replicator.engine.host_protocol import MISSING_CONFIG_MARKER
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="replicator-program-host")
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         coro = pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.program, run_name="__main__"))
         contextvars.copy_context().run(loop.run_until_complete, coro)
         ok = True
+    except pulumi.ConfigMissingError as exc:
+        # A user's input error, not a program failure: the engine turns it into exit 2.
+        print(f"{MISSING_CONFIG_MARKER}{exc.key}", flush=True)
+        return 2
     except pulumi.RunError as exc:
         _report(pulumi, str(exc))
     except Exception as exc:  # noqa: BLE001

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from replicator.engine import urn as urns
+from replicator.engine.autoname import autoname, is_autonamed
 from replicator.engine.diff import DiffResult, Op, apply_ignore_changes, deletion_order, diff_inputs
 from replicator.engine.events import Diagnostic, EventSink, Step
 from replicator.engine.properties import (
@@ -63,6 +64,8 @@ class Goal:
     replace_on_changes: list[str] = field(default_factory=list)
     additional_secret_outputs: list[str] = field(default_factory=list)
     retain_on_delete: bool = False
+    # URNs this resource had before (the SDK resolves `aliases=` to URNs).
+    aliases: list[str] = field(default_factory=list)
     # Resource options the program used that this engine does not implement.
     unsupported: list[str] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ class Deployment:
         sink: EventSink,
         read_stack_outputs: StackOutputsReader | None = None,
         parallel: int = 8,
+        config: dict[str, str] | None = None,
     ) -> None:
         self.stack = stack
         self.project = project
@@ -101,6 +105,7 @@ class Deployment:
         self.sink = sink
         self.parallel = parallel
         self._read_stack_outputs = read_stack_outputs or (lambda name: None)
+        self._config = dict(config or {})
         self.old_state = old
         self.old = old.by_urn()
         # What exists right now; checkpointed after every step.
@@ -183,13 +188,16 @@ class Deployment:
 
     def _ensure_default_provider(self, version: str) -> str:
         purn = urns.default_provider_urn(self.stack, self.project, "docker", version)
-        host = default_docker_host()
+        # As Pulumi does: the default provider takes its inputs from the package's
+        # config namespace (`docker:host` in Pulumi.yaml or the stack file).
+        inputs = default_provider_inputs(self._config, "docker")
+        host = inputs.setdefault("host", default_docker_host())
+        inputs["version"] = version
         old = self.old.get(purn)
         pid = old.id if old and old.inputs.get("host") == host else str(uuid.uuid4())
         if purn not in self.registered:
             record = ResourceState(urn=purn, type="pulumi:providers:docker", custom=True, id=pid,
-                                   inputs={"host": host, "version": version},
-                                   outputs={"host": host, "version": version},
+                                   inputs=dict(inputs), outputs=dict(inputs),
                                    created=old.created if old else _now(), modified=_now())
             self.live[purn] = record
             self.registered.append(purn)
@@ -236,9 +244,24 @@ class Deployment:
             return self.register_provider(goal)
         parent = goal.parent or ("" if goal.type == urns.STACK_TYPE else self._root_urn)
         urn = urns.make_urn(self.stack, self.project, goal.type, goal.name, parent or None)
+        self._adopt_alias(urn, goal.aliases)
         if not goal.custom:
             return self._register_component(urn, goal, parent)
         return self._register_custom(urn, goal, parent)
+
+    def _adopt_alias(self, urn: str, aliases: list[str]) -> None:
+        """A resource known under an alias URN becomes this URN's old state (no replace)."""
+        with self._lock:
+            if urn in self.old:
+                return
+            alias = next((a for a in aliases if a in self.old and a in self.live), None)
+            if alias is None:
+                return
+            moved = replace(self.old[alias], urn=urn)
+            self.old[urn] = moved
+            # Renamed in place: the old URN is neither live nor to be deleted.
+            del self.live[alias]
+            self.live[urn] = moved
 
     def _register_component(self, urn: str, goal: Goal, parent: str) -> RegisterResult:
         old = self.old.get(urn)
@@ -266,13 +289,15 @@ class Deployment:
                 "warning", f"resource option(s) {', '.join(goal.unsupported)} are not supported by "
                 "the embedded engine and were ignored (use --engine pulumi)", urn))
         provider_ref, provider = self._provider_for(goal.provider, version=goal.version)
-        try:
-            inputs = provider.check(goal.type, strip_resource_refs(goal.inputs))
-        except ProviderError as exc:
-            self._fail_step(urn, goal, parent, Op.CREATE, str(exc))
         old = self.old.get(urn)
         if urn in self.gone_for_replacement:
             old = None  # deleted already because something it depends on was replaced
+        raw = strip_resource_refs(goal.inputs)
+        try:
+            inputs = provider.check(goal.type, autoname(provider, goal.type, goal.name, raw,
+                                                        old.inputs if old else None))
+        except ProviderError as exc:
+            self._fail_step(urn, goal, parent, Op.CREATE, str(exc))
         if old is not None and goal.ignore_changes:
             inputs = apply_ignore_changes(old.inputs, inputs, goal.ignore_changes)
         schema = provider.schema(goal.type)
@@ -298,6 +323,9 @@ class Deployment:
             self._fail_step(urn, goal, parent, diff.op,
                             f"resource {urns.name_of(urn)} is protected and cannot be replaced "
                             f"({diff.describe()}): set protect=False first")
+        if diff.op == Op.REPLACE and is_autonamed(provider, goal.type, raw):
+            # As Pulumi re-runs Check without the old inputs: a replacement gets a new name.
+            inputs = {**inputs, **autoname(provider, goal.type, goal.name, {}, None)}
         self._claim(urn, goal)
         step = self._new_step(urn, goal.type, diff.op, custom=True, parent=parent, diff=diff)
 
@@ -635,6 +663,23 @@ class Deployment:
 
     def changes(self) -> int:
         return sum(v for k, v in self.counts().items() if k not in ("same", "read"))
+
+
+def default_provider_inputs(config: dict[str, str], package: str) -> dict[str, Any]:
+    """`docker:host` -> {"host": ...}; JSON values (objects, lists) decoded."""
+    import json
+
+    inputs: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace != package or name == "version":
+            continue
+        try:
+            decoded = json.loads(value)
+            inputs[name] = decoded if isinstance(decoded, (dict, list)) else value
+        except ValueError:
+            inputs[name] = value
+    return inputs
 
 
 def _dependency_map(records: Any) -> dict[str, set[str]]:

@@ -45,8 +45,9 @@ def goal_from_request(req: resource_pb2.RegisterResourceRequest) -> Goal:
         replace_on_changes=list(req.replaceOnChanges),
         additional_secret_outputs=list(req.additionalSecretOutputs),
         retain_on_delete=bool(req.retainOnDelete),
+        # Without the aliasSpecs feature the SDK sends every alias as a full URN.
+        aliases=list(req.aliasURNs),
         unsupported=[name for name, used in (
-            ("aliases", bool(req.aliases) or bool(req.aliasURNs)),
             ("import", bool(req.importId)),
             ("deletedWith", bool(req.deletedWith)),
         ) if used],

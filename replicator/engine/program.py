@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from replicator.engine.host_protocol import MISSING_CONFIG_MARKER
 from replicator.engine.deployment import Deployment
 from replicator.engine.events import Diagnostic
 from replicator.engine.monitor import MonitorServer
@@ -24,6 +25,8 @@ class ProgramResult:
     exit_code: int
     shutdown_signalled: bool
     errors: list[str]
+    # The config key the program required and the stack does not set, if that stopped it.
+    missing_config: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -60,9 +63,12 @@ def run_program(
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         try:
             assert proc.stdout is not None
+            missing = ""
             for line in proc.stdout:
                 line = line.rstrip("\n")
-                if line:
+                if line.startswith(MISSING_CONFIG_MARKER):
+                    missing = line[len(MISSING_CONFIG_MARKER):]
+                elif line:
                     deployment.sink.diagnostic(Diagnostic("info", line))
             code = proc.wait()
         except BaseException:
@@ -74,4 +80,4 @@ def run_program(
                 proc.kill()
             raise
         return ProgramResult(code, server.monitor.shutdown_signalled.is_set(),
-                             list(server.monitor.errors))
+                             list(server.monitor.errors), missing if code == 2 else "")

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replicator.engine.backend import Backend, parse_stack_reference
 from replicator.engine.deployment import Deployment, Mode, StepFailed
 from replicator.engine.events import Diagnostic, EventSink, FanOutSink, RecordingSink, Step
 from replicator.engine.program import run_program
 from replicator.engine.secrets import SecretsManager
 from replicator.engine.state import StackState, StateStore, _now, command_line
 from replicator.engine.workspace import Project
-from replicator.errors import ExitCode, ReplicatorError
+from replicator.errors import ExitCode, InputError, ReplicatorError
 
 
 @dataclass
@@ -62,35 +63,47 @@ class RunResult:
 class StackRunner:
     """Runs verbs on the stacks of one project with the embedded engine."""
 
-    def __init__(self, project_root: Path, workdir: Path, *, parallel: int = 8) -> None:
+    def __init__(self, project_root: Path, workdir: Path, *, parallel: int = 8,
+                 backend: Backend | None = None, new_stacks: bool = False) -> None:
         self.project = Project.load(project_root)
         self.workdir = workdir
         self.parallel = parallel
-        self.secrets = SecretsManager.for_workdir(workdir)
+        self.backend = backend or Backend.for_workdir(workdir)
+        # A stack without a stack file runs with an empty config (`pulumi stack init`).
+        self.new_stacks = new_stacks
+        self.secrets = SecretsManager.for_workdir(self.backend.secrets_dir)
         # Set by multistack.run_stacks while several stacks run at once.
         self.barrier: Any = None
 
-    def store(self, stack: str) -> StateStore:
-        return StateStore(self.workdir, stack, self.project.name, self.secrets)
+    def store(self, stack: str, project: str | None = None) -> StateStore:
+        project = project or self.project.name
+        return StateStore(self.workdir, stack, project, self.secrets,
+                          path=self.backend.state_path(project, stack))
 
     def load_state(self, stack: str) -> StackState:
         return self.store(stack).load()
 
+    def config(self, stack: str) -> tuple[dict[str, str], list[str]]:
+        """The stack's config, secure values decrypted; validates the stack name first."""
+        return self.project.stack_config(stack, secrets=self.secrets,
+                                         must_exist=not self.new_stacks)
+
     def read_stack_outputs(self, ref: str) -> dict[str, Any] | None:
         """Outputs of another stack, for StackReference (`org/project/stack` or `stack`)."""
-        stack = ref.rsplit("/", 1)[-1]
+        project, stack = parse_stack_reference(ref, self.project.name)
         barrier = self.barrier
-        if barrier is not None and stack in barrier and not barrier.wait(stack):
+        if project == self.project.name and barrier is not None and stack in barrier \
+                and not barrier.wait(stack):
             raise StepFailed(f"stack reference {ref}: stack {stack} did not finish successfully "
                              "in this run, so this stack cannot use its outputs")
-        store = self.store(stack)
+        store = self.store(stack, project)
         if not store.exists():
             return None
         state = store.load()
         return state.outputs or None
 
     def run(self, stack: str, verb: Mode, sink: EventSink, *, refresh_first: bool = False) -> RunResult:
-        config, secret_keys = self.project.stack_config(stack)  # validates the stack name first
+        config, secret_keys = self.config(stack)
         store = self.store(stack)
         recorder = RecordingSink()
         fan = FanOutSink(recorder, sink)
@@ -108,7 +121,7 @@ class StackRunner:
                 old = store.load()
             deployment = Deployment(stack=stack, project=self.project.name, store=store, old=old,
                                     mode=verb, sink=fan, read_stack_outputs=self.read_stack_outputs,
-                                    parallel=self.parallel)
+                                    parallel=self.parallel, config=config)
             deployment.resolve_pending()
             if verb == Mode.DESTROY:
                 deployment.destroy_all()
@@ -121,6 +134,9 @@ class StackRunner:
                                      preview=verb == Mode.PREVIEW, parallel=self.parallel)
                 if result.succeeded and not deployment.failed:
                     deployment.finish()
+                elif result.missing_config:
+                    error = f"missing required configuration value {result.missing_config}"
+                    raise self._missing_config(stack, result.missing_config)
                 else:
                     error = _program_error(result.exit_code, result.errors, recorder.diagnostics)
         except StepFailed as exc:
@@ -140,6 +156,15 @@ class StackRunner:
                          steps=list(deployment.steps) if deployment else [],
                          diagnostics=recorder.diagnostics, seconds=time.monotonic() - started,
                          error=error, outputs=outputs)
+
+
+    def _missing_config(self, stack: str, key: str) -> InputError:
+        short = key.split(":", 1)[1] if key.startswith(f"{self.project.name}:") else key
+        return InputError(
+            f"the program requires the configuration value {key}, which stack {stack} does not set",
+            file=self.project.stack_file(stack), path=f"config.{key}",
+            fix=f"replicator config set {short} VALUE --stack {stack} --cwd {self.project.root} "
+                "(add --secret for a secret)")
 
 
 def _program_error(code: int, monitor_errors: list[str], diags: list[Diagnostic]) -> str:

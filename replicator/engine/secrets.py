@@ -39,11 +39,25 @@ class SecretsManager:
                 fh.write(Fernet.generate_key())
         return cls(key_file.read_bytes().strip())
 
+    def encrypt_value(self, value: Any) -> str:
+        """One value as ciphertext (a `secure:` config value)."""
+        return self._fernet.encrypt(json.dumps(value).encode()).decode()
+
+    def decrypt_value(self, token: str, *, where: str = "config") -> Any:
+        try:
+            return json.loads(self._fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError) as exc:
+            raise InputError(
+                f"cannot decrypt the secure value in {where}: it was not written with this "
+                "project's secrets key",
+                fix=f"set it again with `replicator config set --secret`, or restore the key "
+                    f"used to write it ({KEY_ENV} or secrets.key)",
+            ) from exc
+
     def encrypt_tree(self, value: Any) -> Any:
         """Replace every secret wrapper by its ciphertext form."""
         if is_secret(value):
-            token = self._fernet.encrypt(json.dumps(value.get("value")).encode())
-            return {SIG_KEY: SECRET_SIG, "ciphertext": token.decode()}
+            return {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(value.get("value"))}
         if isinstance(value, dict):
             return {k: self.encrypt_tree(v) for k, v in value.items()}
         if isinstance(value, list):

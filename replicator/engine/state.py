@@ -92,9 +92,10 @@ class StackState:
 class StateStore:
     """Reads and writes one stack's state file; thread-safe checkpoints."""
 
-    def __init__(self, workdir: Path, stack: str, project: str, secrets: SecretsManager) -> None:
-        self.dir = workdir / "state"
-        self.path = self.dir / f"{stack}.json"
+    def __init__(self, workdir: Path, stack: str, project: str, secrets: SecretsManager, *,
+                 path: Path | None = None) -> None:
+        self.path = path or workdir / "state" / f"{stack}.json"
+        self.dir = self.path.parent
         self.lock_path = self.dir / f"{stack}.lock"
         self.stack = stack
         self.project = project

@@ -43,6 +43,8 @@ _SCHEMAS = {
     REMOTE_IMAGE: Schema(updatable=frozenset({"keepLocally", "forceRemove"})),
 }
 
+_AUTONAMED = frozenset({NETWORK, CONTAINER, VOLUME})
+
 _CONTAINER_DEFAULTS: dict[str, Any] = {
     "mustRun": True,
     "start": True,
@@ -137,6 +139,10 @@ class DockerProvider:
                     f"container {name} publishes port {port.get('internal')} on {ip}; ports are "
                     "published on loopback only: set ip to 127.0.0.1"
                 )
+
+    def autoname_property(self, type_: str) -> str | None:
+        """pulumi-docker auto-names these types when the program gives no name."""
+        return "name" if type_ in _AUTONAMED else None
 
     def object_name(self, type_: str, inputs: dict[str, Any]) -> str:
         return str(inputs.get("name", ""))

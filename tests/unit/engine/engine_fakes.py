@@ -118,6 +118,9 @@ class FakeProvider:
             return f"container is not running (status {observed.get('status')})"
         return ""
 
+    def autoname_property(self, type_: str) -> str | None:
+        return "name" if type_ in (CONTAINER, NETWORK) else None
+
     def object_name(self, type_: str, inputs: dict[str, Any]) -> str:
         return str(inputs.get("name", ""))
 
