@@ -1,12 +1,14 @@
 """Where stacks keep their state and their secrets key: the backend.
 
-Two kinds, as `pulumi login` knows them:
-- a project's own work dir (`.replicator/`), for this project's stacks;
-- a file backend named by a URL (`--backend-url`, else PULUMI_BACKEND_URL, else
-  `file://~` like `pulumi login --local`), for any Pulumi project run with
-  `--cwd`. Its stacks live in `<root>/.pulumi/stacks/<project>/<stack>.json`, so
-  a StackReference `organization/<project>/<stack>` finds another project's
-  stack in the same backend.
+Both are Pulumi file backends (`pulumi login file://<root>` sees the same
+stacks): stacks live in `<root>/.pulumi/stacks/<project>/<stack>.json`, so a
+StackReference `organization/<project>/<stack>` finds another project's stack
+in the same backend.
+- This project's stacks: `<work dir>/pulumi-backend` (also the `--engine
+  pulumi` backend), secrets key in the work dir.
+- Any project run with `--cwd`: the URL of `--backend-url`, else
+  PULUMI_BACKEND_URL, else `file://~` (as `pulumi login --local`); its secrets
+  key in `<root>/.replicator/`.
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ DEFAULT_URL = "file://~"
 
 @dataclass(frozen=True)
 class Backend:
-    state_dir: Path
+    root: Path
     secrets_dir: Path
-    # False for a project's own work dir: one flat directory of `<stack>.json`.
-    per_project: bool = True
-    url: str = ""
+    # This engine's first layout (`<dir>/<stack>.json`), migrated on first load.
+    legacy_dir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.root}"
 
     @classmethod
     def for_workdir(cls, workdir: Path) -> Backend:
-        return cls(state_dir=workdir / "state", secrets_dir=workdir, per_project=False)
+        return cls(root=workdir / "pulumi-backend", secrets_dir=workdir,
+                   legacy_dir=workdir / "state")
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Backend:
@@ -43,13 +49,13 @@ class Backend:
                 fix="use a file:// URL (e.g. --backend-url file://$HOME), or unset "
                     f"{BACKEND_URL_ENV}")
         root = Path(os.path.expanduser(url[len("file://"):] or "~")).resolve()
-        return cls(state_dir=root / ".pulumi" / "stacks", secrets_dir=root / ".replicator",
-                   url=f"file://{root}")
+        return cls(root=root, secrets_dir=root / ".replicator")
 
     def state_path(self, project: str, stack: str) -> Path:
-        if self.per_project:
-            return self.state_dir / project / f"{stack}.json"
-        return self.state_dir / f"{stack}.json"
+        return self.root / ".pulumi" / "stacks" / project / f"{stack}.json"
+
+    def legacy_path(self, stack: str) -> Path | None:
+        return self.legacy_dir / f"{stack}.json" if self.legacy_dir else None
 
 
 def parse_stack_reference(ref: str, project: str) -> tuple[str, str]:

@@ -58,6 +58,7 @@ class Goal:
     provider: str = ""
     version: str = ""
     dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
@@ -395,6 +396,7 @@ class Deployment:
             inputs=_keep_secrets(inputs, goal.inputs),
             outputs=self._wire_outputs(outputs, goal),
             dependencies=sorted(set(goal.dependencies)), protect=goal.protect,
+            property_dependencies={k: sorted(set(v)) for k, v in goal.property_dependencies.items()},
             delete_before_replace=goal.delete_before_replace,
             ignore_changes=list(goal.ignore_changes),
             additional_secret_outputs=list(goal.additional_secret_outputs),

@@ -39,6 +39,7 @@ def goal_from_request(req: resource_pb2.RegisterResourceRequest) -> Goal:
         provider=req.provider,
         version=req.version,
         dependencies=sorted(deps),
+        property_dependencies={k: list(v.urns) for k, v in req.propertyDependencies.items()},
         protect=bool(req.protect),
         delete_before_replace=req.deleteBeforeReplace,
         ignore_changes=list(req.ignoreChanges),

@@ -77,8 +77,9 @@ class StackRunner:
 
     def store(self, stack: str, project: str | None = None) -> StateStore:
         project = project or self.project.name
+        legacy = self.backend.legacy_path(stack) if project == self.project.name else None
         return StateStore(self.workdir, stack, project, self.secrets,
-                          path=self.backend.state_path(project, stack))
+                          path=self.backend.state_path(project, stack), legacy_path=legacy)
 
     def load_state(self, stack: str) -> StackState:
         return self.store(stack).load()

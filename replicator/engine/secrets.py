@@ -25,6 +25,10 @@ KEY_ENV = "REPLICATOR_SECRETS_KEY"
 class SecretsManager:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        # plaintext JSON -> the ciphertext it was read from or written as. As Pulumi's
+        # secrets cache does: an unchanged secret keeps its ciphertext, so an export
+        # imported back (or a no-op checkpoint) writes the very same bytes.
+        self._known: dict[str, str] = {}
 
     @classmethod
     def for_workdir(cls, workdir: Path) -> SecretsManager:
@@ -41,11 +45,16 @@ class SecretsManager:
 
     def encrypt_value(self, value: Any) -> str:
         """One value as ciphertext (a `secure:` config value)."""
-        return self._fernet.encrypt(json.dumps(value).encode()).decode()
+        plain = json.dumps(value, sort_keys=True)
+        token = self._known.get(plain)
+        if token is None:
+            token = self._fernet.encrypt(json.dumps(value).encode()).decode()
+            self._known[plain] = token
+        return token
 
     def decrypt_value(self, token: str, *, where: str = "config") -> Any:
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            return self._open(token)
         except (InvalidToken, ValueError) as exc:
             raise InputError(
                 f"cannot decrypt the secure value in {where}: it was not written with this "
@@ -53,6 +62,11 @@ class SecretsManager:
                 fix=f"set it again with `replicator config set --secret`, or restore the key "
                     f"used to write it ({KEY_ENV} or secrets.key)",
             ) from exc
+
+    def _open(self, token: str) -> Any:
+        value = json.loads(self._fernet.decrypt(token.encode()))
+        self._known.setdefault(json.dumps(value, sort_keys=True), token)
+        return value
 
     def encrypt_tree(self, value: Any) -> Any:
         """Replace every secret wrapper by its ciphertext form."""
@@ -67,13 +81,12 @@ class SecretsManager:
     def decrypt_tree(self, value: Any, *, where: str = "state") -> Any:
         if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG and "ciphertext" in value:
             try:
-                plain = self._fernet.decrypt(value["ciphertext"].encode())
-            except InvalidToken as exc:
+                return make_secret(self._open(value["ciphertext"]))
+            except (InvalidToken, ValueError) as exc:
                 raise InputError(
                     f"cannot decrypt a secret in {where}: the secrets key does not match",
                     fix=f"restore the key used to write it ({KEY_ENV} or .replicator/secrets.key)",
                 ) from exc
-            return make_secret(json.loads(plain))
         if isinstance(value, dict):
             return {k: self.decrypt_tree(v, where=where) for k, v in value.items()}
         if isinstance(value, list):

@@ -10,8 +10,6 @@ in plain text.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from replicator.engine.secrets import SecretsManager
+from replicator.engine.state import atomic_write
 from replicator.errors import InputError
 
 SECURE = "secure"
@@ -125,15 +124,4 @@ def get_value(path: Path, project: str, key: str, *,
 def _write(path: Path, doc: Any) -> None:
     buf = io.StringIO()
     _round_trip().dump(doc, buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, buf.getvalue(), mode=None)

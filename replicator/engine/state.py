@@ -1,6 +1,9 @@
 """The state of one stack: what the engine created, written atomically.
 
-One JSON file per stack under `<workdir>/state/<stack>.json`. Every step the
+One JSON file per stack, in the layout and format of Pulumi's file backend
+(`.pulumi/stacks/<project>/<stack>.json`, a version 3 checkpoint; see
+`pulumi_state`); a file of this engine's first format is migrated on first
+load. Every step the
 engine applies is checkpointed at once (write to a temporary file in the same
 directory, fsync, rename), so an interrupted run leaves a state that tells the
 next run exactly what exists. A lock file beside it (an `flock`, released by
@@ -24,7 +27,8 @@ from typing import Any
 from replicator.engine.secrets import SecretsManager
 from replicator.errors import InputError, StackLockedError
 
-STATE_VERSION = 1
+STATE_VERSION = 3  # Pulumi's checkpoint / deployment version
+LEGACY_VERSION = 1  # this engine's first format, migrated on first load
 
 
 def _now() -> str:
@@ -42,6 +46,8 @@ class ResourceState:
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
+    # Input property -> the URNs its value came from (Pulumi's propertyDependencies).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
@@ -93,8 +99,10 @@ class StateStore:
     """Reads and writes one stack's state file; thread-safe checkpoints."""
 
     def __init__(self, workdir: Path, stack: str, project: str, secrets: SecretsManager, *,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, legacy_path: Path | None = None) -> None:
         self.path = path or workdir / "state" / f"{stack}.json"
+        # Where a state of the first format may still be (migrated on first load).
+        self.legacy_path = legacy_path
         self.dir = self.path.parent
         self.lock_path = self.dir / f"{stack}.lock"
         self.stack = stack
@@ -140,28 +148,69 @@ class StateStore:
 
     # -- reading -------------------------------------------------------------
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.path.exists() or bool(self.legacy_path and self.legacy_path.exists())
 
     def load(self) -> StackState:
+        if not self.path.exists() and self.legacy_path is not None and self.legacy_path.exists():
+            return self._migrate(self.legacy_path)
         if not self.path.exists():
             return StackState(stack=self.stack, project=self.project)
+        raw = self._read_json(self.path)
+        if raw.get("version") == LEGACY_VERSION:
+            return self._migrate(self.path)
+        if raw.get("version") != STATE_VERSION or not isinstance(raw.get("checkpoint"), dict):
+            raise InputError(
+                f"state version {raw.get('version')!r} is not supported (expected a Pulumi "
+                f"checkpoint, version {STATE_VERSION})",
+                file=self.path, path="version",
+                fix="restore the file from a backup, or import a deployment with "
+                    "`replicator stack import`")
+        checkpoint = self._secrets.decrypt_tree(raw["checkpoint"], where=str(self.path))
+        return self.from_deployment(checkpoint.get("latest") or {},
+                                    extras=checkpoint.get("replicator") or {}, where=self.path)
+
+    def from_deployment(self, deployment: dict[str, Any], *, extras: dict[str, Any] | None = None,
+                        where: Path | str = "") -> StackState:
+        """A v3 deployment (secrets decrypted) as this stack's state; bad input is exit 2."""
+        # Imported here: pulumi_state builds on this module's classes.
+        from pydantic import ValidationError
+
+        from replicator.engine import pulumi_state
+
         try:
-            raw = json.loads(self.path.read_text())
+            model = pulumi_state.Deployment.model_validate(deployment)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_path = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"not a Pulumi v3 deployment: {first['msg']}", file=where or None,
+                             path=field_path,
+                             fix="give a deployment written by `pulumi stack export` or "
+                                 "`replicator stack export`") from exc
+        return pulumi_state.from_deployment(model, stack=self.stack, project=self.project,
+                                            extras=extras)
+
+    def _read_json(self, path: Path) -> dict[str, Any]:
+        try:
+            raw = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"state file is not valid JSON ({exc.msg})",
-                file=self.path,
+                file=path,
                 line=exc.lineno,
-                fix="restore it from the .bak copy beside it, or remove it and import nothing",
+                fix="restore it from a backup, or remove it and import a deployment",
             ) from exc
-        if raw.get("version") != STATE_VERSION:
-            raise InputError(
-                f"state version {raw.get('version')!r} is not supported (expected {STATE_VERSION})",
-                file=self.path,
-                path="version",
-            )
-        data = self._secrets.decrypt_tree(raw, where=str(self.path))
-        return StackState(
+        if not isinstance(raw, dict):
+            raise InputError("state file is not a JSON object", file=path)
+        return raw
+
+    def _migrate(self, path: Path) -> StackState:
+        """A state file of the first format: read it, write it as a checkpoint, keep a copy."""
+        raw = self._read_json(path)
+        if raw.get("version") != LEGACY_VERSION:
+            raise InputError(f"state version {raw.get('version')!r} is not supported", file=path,
+                             path="version")
+        data = self._secrets.decrypt_tree(raw, where=str(path))
+        state = StackState(
             stack=data["stack"],
             project=data["project"],
             resources=[ResourceState.from_json(r) for r in data.get("resources", [])],
@@ -170,24 +219,29 @@ class StateStore:
             pending=[PendingOperation(**p) for p in data.get("pending", [])],
             last_operation=data.get("lastOperation", {}),
         )
+        self.save(state)  # atomic: the new file is complete before the old one moves
+        os.replace(path, path.with_name(path.name + ".v1.bak"))
+        return state
 
     # -- writing -------------------------------------------------------------
-    def save(self, state: StackState) -> None:
-        payload = {
+    def checkpoint(self, state: StackState) -> dict[str, Any]:
+        """The file backend's checkpoint for `state`, secrets encrypted."""
+        from replicator.engine import pulumi_state
+
+        deployment = pulumi_state.to_deployment(state).model_dump(mode="json",
+                                                                   exclude_defaults=True)
+        return self._secrets.encrypt_tree({
             "version": STATE_VERSION,
-            "stack": state.stack,
-            "project": state.project,
-            "updated": _now(),
-            "lastOperation": state.last_operation,
-            "engines": state.engines,
-            "outputs": state.outputs,
-            "resources": [r.to_json() for r in state.resources],
-            "pending": [asdict(p) for p in state.pending],
-        }
-        text = json.dumps(self._secrets.encrypt_tree(payload), indent=1, sort_keys=False)
+            "checkpoint": {"stack": f"organization/{self.project}/{self.stack}",
+                           "latest": deployment,
+                           "replicator": pulumi_state.extras_of(state)},
+        })
+
+    def save(self, state: StackState) -> None:
+        text = json.dumps(self.checkpoint(state), indent=1, sort_keys=False)
         with self._write_lock:
             self.dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.path, text)
+            atomic_write(self.path, text)
 
     def remove(self) -> None:
         with self._write_lock:
@@ -195,14 +249,21 @@ class StateStore:
                 self.path.unlink()
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str, *, mode: int | None = 0o600) -> None:
+    """Replace `path` with `text`: a reader sees the old file or the new one, never half.
+
+    `mode=None` keeps the file's permissions (0644 when new): for files users edit.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
+        if mode is None:
+            mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

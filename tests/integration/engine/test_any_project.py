@@ -176,3 +176,44 @@ def test_two_projects_linked_by_a_stack_reference(ws: Workspace,
     ws.cli("down", "--cwd", str(app), "dev", "--yes")
     ws.cli("down", "--cwd", str(net), "dev", "--yes")
     assert _owned(docker_client, ws.owner) == []
+
+
+def test_a_local_image_build_a_tag_and_a_container_of_it(ws: Workspace,
+                                                         docker_client: docker.DockerClient) -> None:
+    image = f"{ws.owner}/site:latest"
+    build = ws.prepare("build", imageName=image)
+    try:
+        assert ws.up(build) == {"create": 4}, "stack, image, tag, container"
+        out = ws.outputs(build)
+        assert out["image"] == image
+        stable = docker_client.api.inspect_image(f"{ws.owner}/site:stable")
+        assert stable["Id"] == docker_client.api.inspect_image(image)["Id"]
+        assert docker_client.api.inspect_container(out["container"])["State"]["Running"]
+        assert ws.up(build) == {"same": 3}, "an unchanged context does not rebuild"
+
+        (build / "app" / "index.html").write_text("<h1>changed</h1>\n")
+        assert ws.up(build).get("update") == 1, "a changed context rebuilds the image"
+
+        docker_client.api.remove_container(out["container"], force=True)
+        ws.cli("refresh", "--cwd", str(build), "dev", "--yes")
+        assert ws.up(build).get("create") == 1
+        ws.cli("down", "--cwd", str(build), "dev", "--yes")
+        assert _owned(docker_client, ws.owner) == []
+        assert docker_client.api.images(name=f"{ws.owner}/site") == [], "both names removed"
+    finally:
+        for ref in (image, f"{ws.owner}/site:stable"):
+            try:
+                docker_client.api.remove_image(ref, force=True)
+            except docker.errors.NotFound:
+                pass
+
+
+def test_an_unsupported_type_fails_at_preview_naming_type_and_resource(ws: Workspace) -> None:
+    project = ws.project("web")
+    (project / "__main__.py").write_text(
+        "import pulumi_docker as docker\n"
+        "docker.Plugin('thing', name='vieux/sshfs:latest')\n")
+    proc = ws.cli("preview", "--cwd", str(project), "dev", expect=1)
+    text = proc.stdout + proc.stderr
+    assert "docker:index/plugin:Plugin" in text and "thing" in text
+    assert "Traceback" not in text

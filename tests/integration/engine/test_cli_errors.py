@@ -76,4 +76,5 @@ def test_malformed_topology_stops_before_docker(project: TestProject,
     assert f"{project.edition}.yaml" in proc.stderr and "nowhere" in proc.stderr
     assert "line" in proc.stderr or ":" in proc.stderr
     assert _labelled(docker_client, project) == 0
-    assert not (project.workdir / "state").exists() or not any((project.workdir / "state").glob("*.json"))
+    state_dir = project.runner().store(project.stack("itl")).dir
+    assert not state_dir.exists() or not any(state_dir.glob("*.json"))

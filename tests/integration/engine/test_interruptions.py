@@ -27,7 +27,7 @@ def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.05) -> bool:
 
 
 def _lock_held(project: TestProject, stack: str) -> bool:
-    path = project.workdir / "state" / f"{stack}.lock"
+    path = project.runner().store(stack).lock_path
     try:
         return bool(json.loads(path.read_text() or "{}").get("pid"))
     except (OSError, ValueError):
@@ -103,7 +103,7 @@ def test_lost_state_converges_on_the_objects_left_running(project: TestProject,
         assert runner.run(project.stack(site), Mode.UP, RecordingSink()).succeeded
     label = {"label": f"replicator.edition={project.edition}"}
     before = sorted(c["Names"][0] for c in docker_client.api.containers(all=True, filters=label))
-    shutil.rmtree(project.workdir / "state")
+    shutil.rmtree(project.runner().store(project.stack("itl")).dir)  # every stack's state
 
     runner = project.runner()
     for site in ("ctoc", "itl", "toc"):

@@ -88,9 +88,23 @@ def test_up_runs_every_declared_container_on_its_networks(project: TestProject,
     assert [m["Name"] for m in mounts if m["Type"] == "volume"] == [f"{e}-itl-accreditation-db-1-data"]
 
 
-def test_second_up_changes_nothing(project: TestProject, docker_client: docker.DockerClient) -> None:
+def test_second_up_changes_nothing_even_after_export_and_import(
+        project: TestProject, docker_client: docker.DockerClient) -> None:
+    from replicator.engine.pulumi_state import UntypedDeployment
+    from replicator.engine.stack_transfer import export_deployment, import_deployment
+
     up_all(project)
     before = {c.name: c.id for c in ours(docker_client, project)}
+    runner = project.runner()
+    exported = {}
+    for site in SITES_IN_ORDER:
+        stack = project.stack(site)
+        exported[site] = export_deployment(runner, stack)
+        UntypedDeployment.model_validate(exported[site])
+        runner.store(stack).path.unlink()
+        import_deployment(runner, stack, json.loads(json.dumps(exported[site])))
+        assert export_deployment(runner, stack)["deployment"]["resources"] == \
+            exported[site]["deployment"]["resources"], "imported back unchanged"
     again = up_all(project)
     for site, result in again.items():
         assert result.changes == 0, (site, result.counts)
@@ -177,7 +191,7 @@ def test_preview_changes_nothing_and_plans_every_resource(
     assert result.succeeded, result.error
     assert result.counts["create"] > 0
     assert ours(docker_client, project) == [] and ours(docker_client, project, "networks") == []
-    assert not (project.workdir / "state" / f"{project.stack('ctoc')}.json").exists()
+    assert not project.runner().store(project.stack("ctoc")).path.exists()
 
 
 def test_outputs_carry_containers_networks_and_links(project: TestProject) -> None:

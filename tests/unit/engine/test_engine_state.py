@@ -101,7 +101,8 @@ def test_secrets_are_stored_as_ciphertext_and_come_back_decrypted(store: StateSt
     text = store.path.read_text()
     assert PASSWORD not in text
     raw = json.loads(text)
-    stored = raw["outputs"]["adminPassword"]
+    [root] = [r for r in raw["checkpoint"]["latest"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    stored = root["outputs"]["adminPassword"]
     assert stored[SIG_KEY] == SECRET_SIG and "ciphertext" in stored and "value" not in stored
     loaded = store.load()
     assert loaded.outputs["adminPassword"] == make_secret(PASSWORD)
@@ -113,9 +114,10 @@ def test_secrets_are_stored_as_ciphertext_and_come_back_decrypted(store: StateSt
 def test_plain_values_stay_readable(store: StateStore) -> None:
     store.save(sample_state())
     raw = json.loads(store.path.read_text())
-    assert raw["version"] == 1
-    assert raw["outputs"]["site"] == "itl"
-    assert raw["lastOperation"] == {"kind": "up", "result": "succeeded"}
+    assert raw["version"] == 3
+    [root] = [r for r in raw["checkpoint"]["latest"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    assert root["outputs"]["site"] == "itl", "stack outputs live on the root Stack resource"
+    assert raw["checkpoint"]["replicator"]["lastOperation"] == {"kind": "up", "result": "succeeded"}
 
 
 def test_state_file_is_private(store: StateStore) -> None:
