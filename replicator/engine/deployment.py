@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from replicator.engine import urn as urns
@@ -98,6 +99,7 @@ class Deployment:
         read_stack_outputs: StackOutputsReader | None = None,
         parallel: int = 8,
         config: dict[str, str] | None = None,
+        program_dir: Path | None = None,
     ) -> None:
         self.stack = stack
         self.project = project
@@ -107,6 +109,7 @@ class Deployment:
         self.parallel = parallel
         self._read_stack_outputs = read_stack_outputs or (lambda name: None)
         self._config = dict(config or {})
+        self._program_dir = program_dir
         self.old_state = old
         self.old = old.by_urn()
         # What exists right now; checkpointed after every step.
@@ -183,7 +186,7 @@ class Deployment:
                                        *[o for o in self.replaced_old if o.urn == purn])
                            if r is not None and r.id == pid), None)
             host = (record.inputs.get("host") if record else None) or default_docker_host()
-            provider = DockerProvider(host)
+            provider = DockerProvider(host, base_dir=self._program_dir)
             self._providers[ref] = provider
             return ref, provider
 
@@ -218,7 +221,7 @@ class Deployment:
         record = ResourceState(urn=purn, type=goal.type, custom=True, id=pid, parent=goal.parent,
                                inputs=inputs, outputs=dict(inputs), dependencies=goal.dependencies,
                                created=old.created if old and same else _now(), modified=_now())
-        provider = DockerProvider(host)
+        provider = DockerProvider(host, base_dir=self._program_dir)
         with self._lock:
             self.registered.append(purn)
             if old and not same:

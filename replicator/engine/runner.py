@@ -122,7 +122,8 @@ class StackRunner:
                 old = store.load()
             deployment = Deployment(stack=stack, project=self.project.name, store=store, old=old,
                                     mode=verb, sink=fan, read_stack_outputs=self.read_stack_outputs,
-                                    parallel=self.parallel, config=config)
+                                    parallel=self.parallel, config=config,
+                                    program_dir=self.project.root)
             deployment.resolve_pending()
             if verb == Mode.DESTROY:
                 deployment.destroy_all()

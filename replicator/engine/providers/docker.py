@@ -1,4 +1,4 @@
-"""The `docker` package: Network, Container, Volume, RemoteImage on a Docker engine.
+"""The `docker` package: Network, Container, Volume, RemoteImage, Image, Tag on a Docker engine.
 
 Applies the resources of pulumi-docker (the same type tokens and camelCase
 properties the SDK sends) with docker-py's low-level API. Which properties
@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -21,6 +22,7 @@ from docker import errors as docker_errors
 
 from replicator.engine.diff import Schema
 from replicator.engine.properties import UNKNOWN
+from replicator.engine.providers import docker_images as images
 from replicator.engine.providers.base import ProviderError, ReadResult
 
 NETWORK = "docker:index/network:Network"
@@ -41,6 +43,10 @@ _SCHEMAS = {
         engine_only=frozenset(),
     ),
     REMOTE_IMAGE: Schema(updatable=frozenset({"keepLocally", "forceRemove"})),
+    # A changed build (context digest, args, Dockerfile) rebuilds under the same name.
+    images.IMAGE: Schema(updatable=frozenset({"build", images.CONTEXT_DIGEST, "skipPush",
+                                              "registry"})),
+    images.TAG: Schema(),
 }
 
 _AUTONAMED = frozenset({NETWORK, CONTAINER, VOLUME})
@@ -70,8 +76,10 @@ class DockerProvider:
 
     package = "docker"
 
-    def __init__(self, host: str, *, timeout: int = 120) -> None:
+    def __init__(self, host: str, *, timeout: int = 120, base_dir: Path | None = None) -> None:
         self.host = host
+        # The program's directory: relative build paths of an Image are from there.
+        self.base_dir = base_dir or Path.cwd()
         self._timeout = timeout
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
@@ -122,6 +130,8 @@ class DockerProvider:
             checked.setdefault("internal", False)
         elif type_ == REMOTE_IMAGE:
             checked.setdefault("keepLocally", False)
+        elif type_ == images.IMAGE:
+            checked = images.check_image(checked, self.base_dir)
         return checked
 
     @staticmethod
@@ -170,6 +180,10 @@ class DockerProvider:
                 return self._create_volume(inputs)
             if type_ == REMOTE_IMAGE:
                 return self._read_image(inputs)
+            if type_ == images.IMAGE:
+                return images.build_image(self.api, inputs)
+            if type_ == images.TAG:
+                return images.create_tag(self.api, inputs)
         except docker_errors.APIError as exc:
             raise ProviderError(_explain(exc)) from exc
         raise ProviderError(f"cannot create {type_}")
@@ -396,6 +410,8 @@ class DockerProvider:
                old_outputs: dict[str, Any]) -> dict[str, Any]:
         outputs = dict(old_outputs)
         outputs.update(new)
+        if type_ == images.IMAGE:
+            return images.build_image(self.api, new)[1]
         if type_ == CONTAINER:
             kwargs: dict[str, Any] = {}
             if old.get("restart") != new.get("restart") or old.get("maxRetryCount") != new.get("maxRetryCount"):
@@ -434,6 +450,10 @@ class DockerProvider:
                     ) from exc
             elif type_ == VOLUME:
                 api.remove_volume(id_, force=True)
+            elif type_ == images.IMAGE:
+                images.remove_name(api, str(inputs["imageName"]))
+            elif type_ == images.TAG:
+                images.remove_name(api, str(inputs["targetImage"]))
             elif type_ == REMOTE_IMAGE and not inputs.get("keepLocally"):
                 try:
                     api.remove_image(outputs.get("imageId", inputs["name"]),
@@ -467,6 +487,10 @@ class DockerProvider:
             if type_ == VOLUME:
                 info = api.inspect_volume(id_)
                 return ReadResult({**outputs, "mountpoint": info.get("Mountpoint", "")})
+            if type_ in (images.IMAGE, images.TAG):
+                name = inputs["imageName"] if type_ == images.IMAGE else inputs["targetImage"]
+                found = images.read_image(api, str(name), outputs)
+                return ReadResult(found) if found is not None else None
             if type_ == REMOTE_IMAGE:
                 info = api.inspect_image(inputs["name"])
                 digests = info.get("RepoDigests") or []

@@ -181,7 +181,7 @@ def test_two_projects_linked_by_a_stack_reference(ws: Workspace,
 def test_a_local_image_build_a_tag_and_a_container_of_it(ws: Workspace,
                                                          docker_client: docker.DockerClient) -> None:
     image = f"{ws.owner}/site:latest"
-    build = ws.prepare("build", imageName=image)
+    build = ws.prepare("imagebuild", imageName=image)
     try:
         assert ws.up(build) == {"create": 4}, "stack, image, tag, container"
         out = ws.outputs(build)
