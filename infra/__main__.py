@@ -19,7 +19,7 @@ import pulumi_docker as docker
 # sys.path, but be explicit so the unit tests and both engines agree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from components import naming
+from components import naming, policy
 from components.site import Site, SiteArgs
 from components.wan import InterSiteNetworks, circuits_of
 
@@ -27,6 +27,7 @@ from replicator.topology import load_edition, stack_settings_from_config
 
 CONFIG_KEYS = ("edition", "site", "dockerHost", "subnets", "venues", "imageTag", "publish")
 
+policy.apply()  # before any resource: every container of this program is checked
 stack = pulumi.get_stack()
 project = pulumi.get_project()
 config = pulumi.Config("replicator")

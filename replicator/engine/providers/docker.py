@@ -5,13 +5,13 @@ properties the SDK sends) with docker-py's low-level API. Which properties
 update in place follows the Terraform Docker provider that pulumi-docker
 bridges; everything else forces a replacement.
 
-Two rules of this project are enforced here, before anything is created:
-ports are published on loopback only, and no container is privileged.
+No container is privileged (refused here, before anything is created). Ports
+are published where the program says; this project's own stacks keep them on
+loopback through their own policy (infra/components/policy.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from pathlib import Path
@@ -62,13 +62,6 @@ _CONTAINER_DEFAULTS: dict[str, Any] = {
 
 def labels_of(inputs: dict[str, Any]) -> dict[str, str]:
     return {str(item["label"]): str(item["value"]) for item in inputs.get("labels") or []}
-
-
-def _is_loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
 
 
 class DockerProvider:
@@ -142,13 +135,6 @@ class DockerProvider:
                 f"container {name} asks to be privileged; this project never runs privileged "
                 "containers (grant a specific capability instead)"
             )
-        for port in inputs.get("ports") or []:
-            ip = port.get("ip") or "0.0.0.0"
-            if ip != UNKNOWN and not _is_loopback(ip):
-                raise ProviderError(
-                    f"container {name} publishes port {port.get('internal')} on {ip}; ports are "
-                    "published on loopback only: set ip to 127.0.0.1"
-                )
 
     def autoname_property(self, type_: str) -> str | None:
         """pulumi-docker auto-names these types when the program gives no name."""
@@ -253,7 +239,7 @@ class DockerProvider:
             internal = int(port["internal"])
             exposed.append((internal, proto))
             external = port.get("external")
-            port_bindings[f"{internal}/{proto}"] = (port.get("ip", "127.0.0.1"),
+            port_bindings[f"{internal}/{proto}"] = (port.get("ip") or "0.0.0.0",
                                                     int(external) if external else None)
         binds = {}
         for vol in inputs.get("volumes") or []:
