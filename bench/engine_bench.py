@@ -13,7 +13,7 @@ In one run, on the local Docker engine, with the images already built:
 5. the ratio engine / bare, and the security checks (ports on 0.0.0.0,
    privileged containers) of what the engine created.
 
-Usage: .venv/bin/python bench/engine_bench.py [--keep-project DIR]
+Usage: .venv/bin/python bench/engine_bench.py [--keep-project DIR] [--baseline FIGURES.json]
 Targets (issue 2): cold up <= 1.5 x bare loop; no-op up of 3 stacks reports 0 changes in <= 5 s.
 """
 
@@ -160,9 +160,18 @@ def bare_cleanup(client: docker.DockerClient, objects: dict[str, list[dict]]) ->
     return time.monotonic() - start
 
 
+def print_against_baseline(now: dict[str, object], before: dict[str, object]) -> None:
+    """This run against an earlier one (both measured on the same, possibly busy, machine)."""
+    for key, what in (("cold_up_seconds", "cold up"), ("noop_up_seconds", "no-op up")):
+        b, n = float(before[key]), float(now[key])  # type: ignore[arg-type]
+        print(f"{what}: {n} s now vs {b} s baseline, ratio now/baseline {n / b:.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep-project", type=Path, help="Build the project here and keep it.")
+    ap.add_argument("--baseline", type=Path,
+                    help="The JSON figures of an earlier run (e.g. before a change): print the ratios.")
     args = ap.parse_args()
 
     client = docker.from_env(timeout=300)
@@ -213,6 +222,8 @@ def main() -> int:
     print(f"no-op up: {figures['noop_up_seconds']} s, {figures['noop_up_changes']} changes "
           "(target 0 changes in <= 5 s)")
     print(f"destroy: {figures['destroy_seconds']} s (bare removal {figures['bare_remove_seconds']} s)")
+    if args.baseline:
+        print_against_baseline(figures, json.loads(args.baseline.read_text()))
     sec = figures["security"]
     print(f"{sec['containers']} containers: {sec['ports_on_non_loopback']} ports on a non-loopback "
           f"address, {sec['privileged_containers']} privileged (targets 0 and 0)")
