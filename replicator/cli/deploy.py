@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,13 +14,14 @@ from rich.table import Table
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt, EditionOpt, StackArg
 from replicator.cli.targets import Targets, resolve
-from replicator.engine import Mode, RunResult
-from replicator.engine.display import ConsoleSink
-from replicator.engine.events import RecordingSink
-from replicator.engine.properties import mask, reveal
 from replicator.errors import ExitCode, InputError, ReplicatorError
 from replicator.paths import find_project_root
 from replicator.stacks import resolve_targets
+
+if TYPE_CHECKING:  # the engine (pulumi, grpc, docker) loads only once the input is checked
+    from replicator.engine import Mode, RunResult
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
 
 console = Console()
 err = Console(stderr=True)
@@ -49,7 +50,9 @@ def _confirm(question: str, yes: bool) -> None:
 def _run_each(targets: Targets, verb: Mode, *, as_json: bool, show_same: bool,
               refresh: bool = False) -> list[RunResult]:
     """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
-    from replicator.engine import StackRunner
+    from replicator.engine import Mode, StackRunner
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
     from replicator.engine.multistack import run_stacks
 
     backend = targets.runner
@@ -97,6 +100,12 @@ def _run_each(targets: Targets, verb: Mode, *, as_json: bool, show_same: bool,
     return results
 
 
+def _modes() -> type[Mode]:
+    from replicator.engine import Mode
+
+    return Mode
+
+
 def _exit_for(results: list[RunResult]) -> None:
     if not results or not all(r.succeeded for r in results):
         raise typer.Exit(int(ExitCode.FAILED))
@@ -110,7 +119,7 @@ def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt =
     """Show what `up` would do, resource by resource, changing nothing."""
     targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
                       parallel=parallel)
-    _exit_for(_run_each(targets, Mode.PREVIEW, as_json=json_, show_same=show_same))
+    _exit_for(_run_each(targets, _modes().PREVIEW, as_json=json_, show_same=show_same))
 
 
 @app.command()
@@ -123,13 +132,13 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
     targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
                       parallel=parallel)
     if not yes and _interactive():
-        previews = _run_each(targets, Mode.PREVIEW, as_json=False, show_same=show_same)
+        previews = _run_each(targets, _modes().PREVIEW, as_json=False, show_same=show_same)
         _exit_for(previews)
         if sum(p.changes for p in previews) == 0 and not refresh:
             console.print("[green]No changes to apply.[/]")
             return
         _confirm("Do you want to perform this update?", yes)
-    _exit_for(_run_each(targets, Mode.UP, as_json=json_, show_same=show_same, refresh=refresh))
+    _exit_for(_run_each(targets, _modes().UP, as_json=json_, show_same=show_same, refresh=refresh))
 
 
 @app.command(name="down")
@@ -140,7 +149,7 @@ def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False
     targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
                       parallel=parallel)  # _run_each reverses
     _confirm(f"Delete every resource of {', '.join(targets.names)}?", yes)
-    _exit_for(_run_each(targets, Mode.DESTROY, as_json=json_, show_same=False))
+    _exit_for(_run_each(targets, _modes().DESTROY, as_json=json_, show_same=False))
 
 
 app.command(name="destroy", hidden=True)(down)
@@ -165,6 +174,8 @@ def outputs(stack: StackArg = None, json_: JsonOpt = False,
     targets = resolve(stack, None, cwd=cwd, engine="embedded", backend_url=backend_url)
     stack = targets.names[0]
     state = targets.runner.load_state(stack)
+    from replicator.engine.properties import mask, reveal
+
     values = reveal(state.outputs) if show_secrets else mask(state.outputs)
     if not state.outputs:
         how = f"replicator up --cwd {cwd} {stack}" if cwd else f"replicator up {stack}"
@@ -183,27 +194,45 @@ def outputs(stack: StackArg = None, json_: JsonOpt = False,
 
 @app.command()
 def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False) -> None:
-    """A table of sites, services, containers and their live state."""
+    """Per stack, its containers: live state, the host (engine) they run on, their networks."""
     from replicator.status import collect_status
 
     root = find_project_root()
     targets = resolve_targets(root, stack, edition)
-    rows = collect_status(root, targets)
+    rows, down = collect_status(root, targets)
     if json_:
         print(json.dumps([r.to_json() for r in rows], indent=2))
     else:
-        table = Table("Site", "Suite", "Service", "Container", "State", "Networks",
-                      title="Replica status", title_justify="left")
-        for r in rows:
-            style = {"running": "green", "missing": "red"}.get(r.state, "yellow")
-            table.add_row(r.site, r.suite, r.service, r.container, f"[{style}]{r.state}[/]",
-                          _network_summary(r.networks))
-        console.print(table)
-        bad = [r for r in rows if r.state != "running"]
-        console.print(f"{len(rows)} containers, {len(rows) - len(bad)} running, "
-                      f"{len(bad)} not running or missing")
+        _print_status(rows)
+    for p in down:
+        err.print(f"[bold red]error:[/] host {p.host}: the engine at {p.engine} does not "
+                  f"answer ({p.error}); its containers: "
+                  + ", ".join(r.container for r in rows if r.engine == p.engine)
+                  + "\n  fix: bring the host back (`replicator hosts up`), then "
+                    "`replicator up` converges")
+    if down:
+        raise typer.Exit(int(ExitCode.ENGINE_UNAVAILABLE))
     if any(r.state != "running" for r in rows):
         raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _print_status(rows: list) -> None:
+    """One table per stack, the `<edition>-<site>-` prefix in the title: fits 80 columns."""
+    for stack in dict.fromkeys(r.stack for r in rows):
+        mine = [r for r in rows if r.stack == stack]
+        hosts = ", ".join(dict.fromkeys(r.host for r in mine))
+        table = Table("Container", "State", "Host", "Networks", title_justify="left",
+                      title=f"{stack} (site {mine[0].site}, host {hosts})")
+        prefix = f"{stack}-"
+        for r in mine:
+            style = {"running": "green", "missing": "red", "engine down": "red"}.get(r.state,
+                                                                                    "yellow")
+            table.add_row(r.container.removeprefix(prefix), f"[{style}]{r.state}[/]", r.host,
+                          _network_summary(r.networks))
+        console.print(table)
+    bad = [r for r in rows if r.state != "running"]
+    console.print(f"{len(rows)} containers on {len({r.engine for r in rows})} engine(s), "
+                  f"{len(rows) - len(bad)} running, {len(bad)} not running or missing")
 
 
 def _network_summary(networks: list[str]) -> str:

@@ -35,7 +35,7 @@ def _runner_and_stack(stack: str | None, cwd: Path | None, backend_url: str | No
 def export(stack: StackArg = None, file: FileOpt = None, cwd: CwdOpt = None,
            backend_url: BackendUrlOpt = None) -> None:
     """Print (or write to --file) the stack's state as a Pulumi v3 deployment."""
-    from replicator.engine.state import atomic_write
+    from replicator.atomic import write_atomic
     from replicator.engine.stack_transfer import export_deployment
 
     runner, name = _runner_and_stack(stack, cwd, backend_url)
@@ -43,7 +43,7 @@ def export(stack: StackArg = None, file: FileOpt = None, cwd: CwdOpt = None,
     if file is None:
         sys.stdout.write(text)
         return
-    atomic_write(file, text)
+    write_atomic(file, text)
     Console(stderr=True).print(f"exported stack {name} to {file}", highlight=False)
 
 

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from replicator.engine.secrets import SecretsManager
-from replicator.engine.state import atomic_write
+from replicator.atomic import write_atomic
 from replicator.errors import InputError
 
 SECURE = "secure"
@@ -124,4 +124,4 @@ def get_value(path: Path, project: str, key: str, *,
 def _write(path: Path, doc: Any) -> None:
     buf = io.StringIO()
     _round_trip().dump(doc, buf)
-    atomic_write(path, buf.getvalue(), mode=None)
+    write_atomic(path, buf.getvalue(), mode=None)

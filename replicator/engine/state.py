@@ -18,13 +18,13 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from replicator.engine.secrets import SecretsManager
+from replicator.atomic import write_atomic as _atomic_write
 from replicator.errors import InputError, StackLockedError
 
 STATE_VERSION = 3  # Pulumi's checkpoint / deployment version
@@ -241,39 +241,12 @@ class StateStore:
         text = json.dumps(self.checkpoint(state), indent=1, sort_keys=False)
         with self._write_lock:
             self.dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, text)
+            _atomic_write(self.path, text)
 
     def remove(self) -> None:
         with self._write_lock:
             if self.path.exists():
                 self.path.unlink()
-
-
-def atomic_write(path: Path, text: str, *, mode: int | None = 0o600) -> None:
-    """Replace `path` with `text`: a reader sees the old file or the new one, never half.
-
-    `mode=None` keeps the file's permissions (0644 when new): for files users edit.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is None:
-            mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def command_line() -> str:

@@ -13,23 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from replicator.engine.project_config import ProjectConfig
 from replicator.engine.secrets import SecretsManager
 from replicator.engine.stack_config import is_secure
 from replicator.errors import InputError
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        return YAML(typ="safe").load(path.read_text())
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                         line=mark.line + 1 if mark else None,
-                         fix="correct the YAML syntax at that line") from exc
+from replicator.inputs import check_pulumi_stack_name, load_yaml
+from replicator.inputs.project import read_project_file
 
 
 @dataclass(frozen=True)
@@ -43,28 +32,20 @@ class Project:
     @classmethod
     def load(cls, root: Path) -> Project:
         root = root.resolve()
-        path = root / "Pulumi.yaml"
-        if not path.is_file():
-            raise InputError(f"no Pulumi.yaml in {root}", fix="run from the project checkout")
-        data = _load_yaml(path) or {}
-        if not isinstance(data, dict) or not data.get("name"):
-            raise InputError("Pulumi.yaml has no project name", file=path, path="name",
-                             fix="add `name: replicator`")
-        runtime = data.get("runtime")
-        runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
-        if runtime_name != "python":
-            raise InputError(f"runtime {runtime_name!r} is not supported by the embedded engine",
-                             file=path, path="runtime", fix="use `runtime: python`")
-        program = (root / data.get("main", ".")).resolve()
+        file = read_project_file(root)
+        if file.runtime != "python":
+            raise InputError(f"runtime {file.runtime!r} is not supported by the embedded engine",
+                             file=file.path, path="runtime", fix="use `runtime: python`")
+        program = (root / file.main).resolve()
         if program.is_dir():
             program = program / "__main__.py"
         if not program.is_file():
-            raise InputError(f"the program {program} does not exist", file=path, path="main",
+            raise InputError(f"the program {program} does not exist", file=file.path,
+                             path="main",
                              fix="point `main` at the directory holding __main__.py")
-        name = str(data["name"])
-        return cls(root=root, name=name, program=program,
-                   stack_config_dir=(root / data.get("stackConfigDir", ".")).resolve(),
-                   defaults=ProjectConfig.parse(data.get("config"), project=name, file=path))
+        return cls(root=root, name=file.name, program=program,
+                   stack_config_dir=(root / file.stack_config_dir).resolve(),
+                   defaults=ProjectConfig.parse(file.config, project=file.name, file=file.path))
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -81,6 +62,7 @@ class Project:
         file overrides them. Without a stack file the stack has an empty config
         (as after `pulumi stack init`) unless `must_exist`.
         """
+        check_pulumi_stack_name(stack)
         path = self.stack_file(stack)
         if not path.is_file() and must_exist:
             known = ", ".join(self.stacks()) or "none"
@@ -88,7 +70,7 @@ class Project:
                 f"no stack named {stack!r}: {path.relative_to(self.root)} does not exist",
                 fix=f"use one of the stacks of this project: {known}",
             )
-        data = (_load_yaml(path) if path.is_file() else None) or {}
+        data = (load_yaml(path, what="stack file") if path.is_file() else None) or {}
         if not isinstance(data, dict):
             raise InputError("a stack file must be a mapping with a `config:` key", file=path)
         config, secret_keys = dict(self.defaults.values), set(self.defaults.secret_keys)
