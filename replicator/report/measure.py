@@ -159,12 +159,23 @@ def load_states(project_root: Path, workdir: Path, stacks: Iterable[str]) -> dic
     """Each stack's state; a stack never deployed has none (and nothing is created for it)."""
     stacks = list(stacks)
     # StackRunner would create the secrets key of a project never deployed: skip it then.
-    if not any((workdir / "state" / f"{stack}.json").exists() for stack in stacks):
+    from replicator.engine.backend import Backend
+
+    backend = Backend.for_workdir(workdir)
+    project = _project_name(project_root)
+    if not any(backend.state_path(project, s).exists() or backend.legacy_path(s).exists()  # type: ignore[union-attr]
+               for s in stacks):
         return {stack: None for stack in stacks}
     from replicator.engine import StackRunner
 
     runner = StackRunner(project_root, workdir)
     return {stack: runner.load_state(stack) for stack in stacks}
+
+
+def _project_name(project_root: Path) -> str:
+    from replicator.inputs.project import read_project_file
+
+    return read_project_file(project_root).name
 
 
 # --------------------------------------------------------------------------- sampling
@@ -240,7 +251,7 @@ def measure_replica(
         raise ReplicatorError(
             f"no Docker engine is recorded in the state of {', '.join(stacks)}: "
             "the replica has not been deployed",
-            file=workdir / "state",
+            file=workdir / "pulumi-backend",
             fix=f"deploy it first: `replicator up --edition {edition} --yes` "
                 f"(or `replicator up <stack>`)",
         )
