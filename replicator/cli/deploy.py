@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,13 +13,14 @@ from rich.table import Table
 
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
-from replicator.engine import Mode, RunResult
-from replicator.engine.display import ConsoleSink
-from replicator.engine.events import RecordingSink
-from replicator.engine.properties import mask, reveal
 from replicator.errors import ExitCode, ReplicatorError
 from replicator.paths import find_project_root, work_dir
 from replicator.stacks import CheckedStack, resolve_targets
+
+if TYPE_CHECKING:  # the engine (pulumi, grpc, docker) loads only once the input is checked
+    from replicator.engine import Mode, RunResult
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
 
 console = Console()
 err = Console(stderr=True)
@@ -54,7 +55,9 @@ def _backend(engine: str, root: Path):
 def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel: int,
               as_json: bool, show_same: bool, refresh: bool = False) -> list[RunResult]:
     """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
-    from replicator.engine import StackRunner
+    from replicator.engine import Mode, StackRunner
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
     from replicator.engine.multistack import run_stacks
 
     root = find_project_root()
@@ -103,6 +106,12 @@ def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel:
     return results
 
 
+def _modes() -> type[Mode]:
+    from replicator.engine import Mode
+
+    return Mode
+
+
 def _exit_for(results: list[RunResult]) -> None:
     if not results or not all(r.succeeded for r in results):
         raise typer.Exit(int(ExitCode.FAILED))
@@ -114,7 +123,7 @@ def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt =
             show_same: ShowSameOpt = False) -> None:
     """Show what `up` would do, resource by resource, changing nothing."""
     targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().PREVIEW, engine=engine, parallel=parallel, as_json=json_,
                         show_same=show_same))
 
 
@@ -127,14 +136,14 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
     """Create or update the stack's Docker objects to match the program."""
     targets = resolve_targets(find_project_root(), stack, edition)
     if not yes and _interactive():
-        previews = _run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel,
+        previews = _run_each(targets, _modes().PREVIEW, engine=engine, parallel=parallel,
                              as_json=False, show_same=show_same)
         _exit_for(previews)
         if sum(p.changes for p in previews) == 0 and not refresh:
             console.print("[green]No changes to apply.[/]")
             return
         _confirm("Do you want to perform this update?", yes)
-    _exit_for(_run_each(targets, Mode.UP, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().UP, engine=engine, parallel=parallel, as_json=json_,
                         show_same=show_same, refresh=refresh))
 
 
@@ -145,7 +154,7 @@ def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False
     targets = resolve_targets(find_project_root(), stack, edition)  # _run_each reverses
     names = ", ".join(t.name for t in targets)
     _confirm(f"Delete every resource of {names}?", yes)
-    _exit_for(_run_each(targets, Mode.DESTROY, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().DESTROY, engine=engine, parallel=parallel, as_json=json_,
                         show_same=False))
 
 
@@ -157,7 +166,7 @@ def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = Fa
             json_: JsonOpt = False, engine: EngineOpt = "auto") -> None:
     """Read the real Docker objects back into the state (finds removed or stopped containers)."""
     targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.REFRESH, engine=engine, parallel=8, as_json=json_,
+    _exit_for(_run_each(targets, _modes().REFRESH, engine=engine, parallel=8, as_json=json_,
                         show_same=False))
 
 
@@ -168,6 +177,8 @@ def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: Js
     root = find_project_root()
     resolve_targets(root, stack, None)
     from replicator.engine import StackRunner
+
+    from replicator.engine.properties import mask, reveal
 
     state = StackRunner(root, work_dir(root)).load_state(stack)
     values = reveal(state.outputs) if show_secrets else mask(state.outputs)

@@ -21,25 +21,26 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from ruamel.yaml.comments import CommentedMap
 
+from replicator.inputs import check_stack_name, load_yaml
+from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, DOCKER_HOST_FIX, docker_host_problem
 from replicator.topology.errors import Problem, TopologyError, invalid
-from replicator.topology.loader import problems_from_validation, read_yaml
+from replicator.topology.loader import problems_from_validation
 from replicator.topology.model import Name, private_network
-from replicator.topology.paths import PathPart, line_of, render_path
+from replicator.inputs.paths import PathPart, line_of, render_path
 
 if TYPE_CHECKING:
     from replicator.topology.model import Topology
 
 STACKS_DIR = Path("stacks")
 NAMESPACE = "replicator"
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 # model field -> key in the stack file (without the namespace)
 FILE_KEYS: dict[str, str] = {
@@ -58,7 +59,7 @@ _PREFIX: tuple[PathPart, ...] = ("config",)
 
 VenueCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2}$")]
 PublishKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*/(web|app|db):\d{1,5}$")]
-HostPort = Annotated[int, Field(ge=1024, le=65535)]
+HostPort = Annotated[int, Strict(), Field(ge=1024, le=65535)]
 
 
 def _file_path(field: str, *rest: PathPart) -> str:
@@ -109,12 +110,9 @@ class StackSettings(BaseModel):
     @field_validator("docker_host")
     @classmethod
     def _docker_host(cls, value: str) -> str:
-        if not value.startswith(("unix://", "tcp://", "ssh://", "npipe://")):
-            raise invalid(
-                f"{value!r} is not a Docker host URL",
-                f"use unix://<socket>, tcp://<host>:<port> or ssh://; default "
-                f"{DEFAULT_DOCKER_HOST}",
-            )
+        problem = docker_host_problem(value)
+        if problem:
+            raise invalid(problem, DOCKER_HOST_FIX)
         return value
 
     @field_validator("venues")
@@ -268,7 +266,8 @@ def list_stacks(project_root: Path) -> list[str]:
     )
 
 
-def load_stack_settings(project_root: Path, stack: str) -> StackSettings:
+def load_stack_settings(project_root: Path, stack: str, where: str = "STACK") -> StackSettings:
+    check_stack_name(stack, where)
     path = stack_path(project_root, stack)
     if not path.is_file():
         raise TopologyError(
@@ -277,9 +276,9 @@ def load_stack_settings(project_root: Path, stack: str) -> StackSettings:
             fix="use one of the stacks available: "
             + (", ".join(list_stacks(project_root)) or "(none)"),
         )
-    document = read_yaml(path, TopologyError)
-    config = document.get("config") if isinstance(document, CommentedMap) else None
-    if not isinstance(config, CommentedMap):
+    document = load_yaml(path, error=TopologyError, what="stack file")
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict):
         raise TopologyError(
             "a stack file needs a `config:` mapping with the replicator:* keys",
             file=path,
