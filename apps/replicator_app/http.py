@@ -245,7 +245,7 @@ class HttpClient:
         try:
             async with self._open().request(
                     method, url, data=body, headers=headers,
-                    expect100=bool(body) and len(body) > EXPECT_100_ABOVE,
+                    expect100=body is not None and len(body) > EXPECT_100_ABOVE,
                     timeout=aiohttp.ClientTimeout(total=timeout)) as response:
                 data = await response.read()
                 return ClientResponse(response.status,

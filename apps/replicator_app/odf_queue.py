@@ -250,7 +250,8 @@ class OdfQueue:
             records = self._cache[i:i + (end - start + 1)]
         else:
             records = self._read_db(start, end)
-        out, size = [], 0
+        out: list[Record] = []
+        size = 0
         for record in records:
             size += len(record.payload)
             if out and size > max_bytes:

@@ -770,9 +770,13 @@ class NewsServiceRole(Role):
         while True:
             await _woken(self.wake)
             url = self.config.peer("myinfo")
-            while url and await until_done(lambda: self._push_batch(url), _pushed,
-                                           first=1.0, cap=5.0):
-                pass
+            if url:
+                await self._push_all(url)
+
+    async def _push_all(self, url: str) -> None:
+        """Batch after batch until none is left, each retried until MyInfo takes it."""
+        while await until_done(lambda: self._push_batch(url), _pushed, first=1.0, cap=5.0):
+            pass
 
     async def _push_batch(self, url: str) -> bool | None:
         """The next stories to MyInfo: True sent, None nothing left, False failed."""
