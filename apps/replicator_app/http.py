@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ def _adapt(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
     async def run(raw: web.Request) -> web.Response:
         try:
             body = await raw.read()
-        except HttpProcessingError as exc:  # e.g. a gzip body that does not inflate
+        except RequestPayloadError as exc:  # e.g. a gzip body that does not inflate
+            raise HttpError(400, f"invalid request body: {exc}") from None
+        except HttpProcessingError as exc:
             raise HttpError(400, f"invalid request body: {exc.message}") from None
         request = Request(raw.method, raw.path, dict(raw.query),
                           {k.lower(): v for k, v in raw.headers.items()}, body,
