@@ -46,7 +46,7 @@ class ReplayStep(_Step):
     kind: Literal["replay"]
     day: date | None = None  # default: the first day the cell's sport competes at the venue
     unit: str | None = None  # one RSC; default: the day's units of the cell (up to `units`)
-    units: int = Field(default=1, ge=1, le=50)
+    units: Annotated[int, Field(ge=1, le=500)] | Literal["all"] = 1  # "all": the whole day
     seconds: float = Field(default=8.0, gt=0, le=600)  # each unit's life, compressed to this
     consumers: tuple[Consumer, ...] = ("cis", "myinfo", "wrs", "rma")
 

@@ -83,7 +83,7 @@ def units_for(step: ReplayStep, cell: Cell, schedule: Schedule) -> list[Unit]:
                    if u.venue == cell.venue and u.discipline == cell.sport),
                   key=lambda u: (u.day, u.start, u.code))
     day = step.day or (mine[0].day if mine else None)
-    return [u for u in mine if u.day == day][:step.units]
+    return [u for u in mine if u.day == day][:None if step.units == "all" else step.units]
 
 
 def replay(step: ReplayStep, cell: Cell, ctx: Context) -> Outcome:

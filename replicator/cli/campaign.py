@@ -74,7 +74,7 @@ def run(
                        ] = None,
 ) -> None:
     """Run a campaign's cells on the replica; every step is recorded (exit 1 if one fails)."""
-    from replicator.campaign import run_file
+    from replicator.campaign import Cancelled, run_file
 
     root = find_project_root()
     progress = ConsoleProgress(console)
@@ -82,6 +82,9 @@ def run(
     try:
         summary = run_file(root, file, cells=cell, scale=scale, edition=edition,
                            progress=progress)
+    except KeyboardInterrupt:  # before the run's own handler is in place: nothing recorded
+        raise Cancelled("interrupted before the campaign started; nothing was recorded"
+                        ) from None
     finally:
         progress.stop()
     passed = sum(s.passed for s in summary.steps)

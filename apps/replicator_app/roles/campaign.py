@@ -46,23 +46,43 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
             return
         messages = params.get("messages") or []
         speed = max(float(params.get("speed", 60.0)), 0.001)
-        headers = {"Content-Type": "application/xml", **self.key_headers()}
         started = time.monotonic()
         first = messages[0]["offset"] if messages else 0.0
-        failures, sent_at = [], time.time()
+        failures: list[str] = []
+        sent_at = time.time()
+        # Due messages go out at once, up to 16 in flight, but one identity's
+        # Versions strictly in order (each waits for the previous of its identity).
+        slots = asyncio.Semaphore(16)
+        last: dict[str, asyncio.Task] = {}
         for message in messages:
             delay = (message["offset"] - first) / speed - (time.monotonic() - started)
             if delay > 0:
                 await asyncio.sleep(delay)
-            headers[odf.SENT_AT_HEADER] = f"{time.time():.6f}"
-            response = await self.client.request("POST", url + "/odf/send",
-                                                 message["xml"].encode(), headers, timeout=60)
-            if response.status != 200:
-                failures.append(f"HTTP {response.status}: {response.body[:200].decode()}")
+            identity = odf.parse(message["xml"].encode(), full=False).identity
+            await slots.acquire()
+            last[identity] = asyncio.create_task(self._send(
+                url, message["xml"].encode(), last.get(identity), slots, failures))
+        await asyncio.gather(*last.values())
         step(f"{len(messages)} messages sent through ovr-{venue}", not failures,
              {"failures": failures[:5], "seconds": round(time.monotonic() - started, 2)})
         for check in params.get("checks", []):
             await self._check_consumers(check, step, sent_at, params.get("consumers"))
+
+    async def _send(self, url: str, xml: bytes, after: asyncio.Task | None,
+                    slots: asyncio.Semaphore, failures: list[str]) -> None:
+        try:
+            if after is not None:
+                await after
+            headers = {"Content-Type": "application/xml", **self.key_headers(),
+                       odf.SENT_AT_HEADER: f"{time.time():.6f}"}
+            response = await self.client.request("POST", url + "/odf/send", xml, headers,
+                                                 timeout=60)
+            if response.status != 200:
+                failures.append(f"HTTP {response.status}: {response.body[:200].decode()}")
+        except ClientError as exc:
+            failures.append(str(exc))
+        finally:
+            slots.release()
 
     async def _check_consumers(self, check: dict, step, since: float, wanted) -> None:
         code, version = check["document_code"], int(check["version"])
