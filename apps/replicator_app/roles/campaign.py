@@ -15,6 +15,7 @@ steps back with ``GET /runs/<id>``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from urllib.parse import quote
@@ -125,6 +126,9 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
                     response.status == 202, response.json()):
             return
         state = await self._replay_done(replayer, count / rate + float(params.get("grace", 90)))
+        if state.get("running") is not False:  # late: stop it and count what it did send
+            with contextlib.suppress(ClientError, ValueError):
+                state = (await self.client.post_json(replayer + "/replay/stop", {})).json()
         sent = int(state.get("sent") or 0)
         step("replayer sent every message", sent == count and not state.get("failed"),
              {k: state.get(k) for k in ("sent", "failed", "seconds", "running")})
