@@ -139,3 +139,23 @@ def test_client_options_per_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     tls = client_options("tcp://site-b:2376")["tls"]
     assert tls.verify is True and tls.ca_cert == str(tmp_path / "ca.pem")
     assert tls.cert == (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+
+
+# ------------------------------------------------------------------ a host that is down
+
+
+def test_verify_names_the_down_host_and_its_containers(home: Path) -> None:
+    from types import SimpleNamespace as NS
+
+    from replicator.hosts.model import plan_hosts, save_record
+    from verify.test_conformance import _engine_problems
+
+    record = plan_hosts(ROOT, "paris2024", ["ctoc", "toc"], 1, manager_sites=["ctoc", "toc"])
+    save_record(ROOT, record)
+    toc = record.host("toc").docker_host
+    replica = NS(root=ROOT, stacks={"paris2024-toc": NS(name="paris2024-toc", docker_host=toc)})
+    expectation = NS(all_containers={"a": NS(name="paris2024-toc-ovr-aqc-app-1",
+                                             stack="paris2024-toc")})
+    observation = NS(engine_errors={toc: f"cannot reach the Docker engine at {toc}: refused"})
+    [problem] = _engine_problems(replica, expectation, observation)
+    assert problem.startswith("host toc: cannot reach") and "ovr-aqc-app-1" in problem
