@@ -1,5 +1,6 @@
-"""Reading campaign files with the topology loader's machinery: YAML with line
-numbers, pydantic errors and cross-reference problems turned into a
+"""Reading campaign files with the input checks and the topology loader's
+machinery (`replicator.inputs`: size, encoding, YAML limits, a line for every
+node), pydantic errors and cross-reference problems turned into a
 `CampaignError` that names the file, the path, the line and a fix (exit 2)."""
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from replicator.campaign.programme import PARALYMPIC
 from replicator.campaign.schedule import Schedule, load_schedule
 from replicator.topology import Topology
 from replicator.topology.errors import Problem, TopologyError
-from replicator.topology.loader import load_edition, problems_from_validation, read_yaml
-from replicator.topology.paths import line_of
+from replicator.inputs import load_yaml
+from replicator.inputs.paths import line_of
+from replicator.topology.loader import load_edition, problems_from_validation
 
 SITES = ("itl", "ctoc", "toc")
 # pydantic puts the union member (the step's kind) in an error's location: not a key.
@@ -33,7 +35,11 @@ def load_campaign(path: Path, root: Path) -> tuple[Campaign, Topology, Schedule]
     if not path.is_file():
         raise CampaignError("the campaign file does not exist", file=path,
                             fix="give a file such as campaigns/paris2024/smoke.yaml")
-    document = read_yaml(path, CampaignError)
+    document = load_yaml(path, error=CampaignError, what="campaign file")
+    if not isinstance(document, dict):
+        raise CampaignError("a campaign file is a mapping with campaign, title, edition and "
+                            "cells", file=path, line=1,
+                            fix="start from campaigns/paris2024/smoke.yaml")
     try:
         campaign = Campaign.model_validate(document)
     except ValidationError as exc:
