@@ -40,6 +40,8 @@ CONSUMERS = ("wrs", "rma", "cis", "myinfo")
 # The hand-written service (own HTTP, log segments, metrics) at 1,000 msg/s, as
 # measured before the move to aiohttp/SQLite: RSS MB, % of one core.
 OLD_FIGURES = {"odf-distributor": (90.0, 48.0)}
+# container -> the Docker host of its stack (an edition may span several engines)
+ENGINE_OF: dict[str, str] = {}
 
 
 def replicator(*args: str, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
@@ -64,17 +66,20 @@ def configure(edition: str) -> dict[str, Any]:
 class Replica:
     """Containers of a deployed edition, from the stack outputs."""
 
-    def __init__(self, edition: str) -> None:
+    def __init__(self, edition: str, root: Path = ROOT) -> None:
         from replicator.engine import StackRunner
         from replicator.engine.properties import reveal
         from replicator.paths import work_dir
         from replicator.stacks import edition_stacks
 
-        runner = StackRunner(ROOT, work_dir(ROOT))
+        runner = StackRunner(root, work_dir(root))
         self.services: dict[str, dict] = {}
-        for target in edition_stacks(ROOT, edition):
+        for target in edition_stacks(root, edition):
             outputs = reveal(runner.load_state(target.name).outputs or {})
             self.services.update(outputs.get("services") or {})
+            ENGINE_OF.update({c: outputs.get("dockerHost") or "" for svc in
+                              (outputs.get("services") or {}).values()
+                              for tier in svc["tiers"].values() for c in tier["containers"]})
 
     def container(self, service: str, tier: str = "app") -> str:
         return self.services[service]["tiers"][tier]["containers"][0]
@@ -93,7 +98,7 @@ def http(container: str, method: str, url: str, body: bytes | None = None,
         f"try:\n  x=urllib.request.urlopen(r,timeout={int(timeout)}); s,b=x.status,x.read()\n"
         "except urllib.error.HTTPError as e: s,b=e.code,e.read()\n"
         "sys.stdout.write('%d\\n'%s); sys.stdout.flush(); sys.stdout.buffer.write(b)\n")
-    proc = subprocess.run(["docker", "exec", "-i", container, "python3", "-c", script, method,
+    proc = subprocess.run(["docker", *engine_args(container), "exec", "-i", container, "python3", "-c", script, method,
                            url], input=body or b"", capture_output=True, timeout=timeout + 30,
                           check=False)
     if proc.returncode != 0:
@@ -105,9 +110,15 @@ def http(container: str, method: str, url: str, body: bytes | None = None,
         return int(head), rest.decode(errors="replace")
 
 
+def engine_args(container: str) -> list[str]:
+    """`-H <engine>` when the container's stack runs on another Docker engine."""
+    return ["-H", ENGINE_OF[container]] if ENGINE_OF.get(container) else []
+
+
 def app_usage(container: str) -> tuple[float, float]:
     """(RSS MB, CPU seconds so far) of the container's application process."""
-    proc = subprocess.run(["docker", "exec", container, "ps", "-eo", "rss=,time=,args="],
+    proc = subprocess.run(["docker", *engine_args(container), "exec", container, "ps", "-eo",
+                           "rss=,time=,args="],
                           capture_output=True, text=True, timeout=60, check=False)
     for line in proc.stdout.splitlines():
         if "replicator_app" in line:

@@ -18,6 +18,7 @@ from replicator_app.odf import (
     RSC_LENGTH,
     SENT_AT_HEADER,
     VENUES,
+    Unit,
     Header,
     OdfError,
     VenueFeed,
@@ -35,7 +36,7 @@ from replicator_app.odf import (
 
 __all__ = [
     "DISCIPLINES", "DOCUMENT_TYPES", "HEADER_ORDER", "IDENTITY", "MANDATORY",
-    "RESULT_STATUSES", "RSC_LENGTH", "SENT_AT_HEADER", "VENUES", "Header", "OdfError",
+    "RESULT_STATUSES", "RSC_LENGTH", "SENT_AT_HEADER", "VENUES", "Header", "OdfError", "Unit",
     "VenueFeed", "build", "decode_body", "gzip", "now_attrs", "parse", "parse_rsc",
     "result_message", "rsc", "set_header", "validate",
 ]
