@@ -85,14 +85,17 @@ def is_default_local(docker_host: str) -> bool:
     return docker_host.rstrip("/") in _DEFAULT_HOSTS
 
 
-def connect(docker_host: str | None = None, *, timeout: int = 60):
-    """A docker-py client for `docker_host` (API version negotiated), or raise."""
-    import docker
+def connect(docker_host: str | None = None, *, timeout: float | None = None):
+    """A docker-py client for `docker_host` (API version negotiated, every call bounded:
+    REPLICATOR_DOCKER_TIMEOUT unless `timeout`), or raise."""
+    from replicator.docker_client import DockerTimeoutError, docker_client
 
     host = resolve_host(docker_host)
     try:
-        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+        client = docker_client(host, timeout=timeout)
         client.ping()
+    except DockerTimeoutError:
+        raise
     except Exception as exc:  # DockerException, requests errors, FileNotFoundError...
         raise EngineUnavailableError(
             f"no Docker engine answers on {host}: {_short(exc)}",

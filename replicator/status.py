@@ -8,6 +8,7 @@ from pathlib import Path
 import docker
 from docker import errors as docker_errors
 
+from replicator.docker_client import docker_client
 from replicator.errors import EngineUnavailableError
 from replicator.stacks import CheckedStack
 
@@ -29,7 +30,7 @@ class ContainerStatus:
 
 def _client(host: str) -> docker.DockerClient:
     try:
-        client = docker.DockerClient(base_url=host, timeout=30)
+        client = docker_client(host)
         client.ping()
         return client
     except docker_errors.DockerException as exc:

@@ -127,6 +127,7 @@ CASES = [
          file=TOPOLOGY, marker="Commentator\x07", says=("U+0007", "column")),
     Case("dot-dot-edition", ("preview", "--edition", "../Pulumi.paris2024-itl"),
          where="--edition", says=("../Pulumi.paris2024-itl",)),
+    Case("dot-dot-graph-edition", ("graph", "--edition", "../../etc/passwd"), where="--edition"),
     Case("dot-dot-stack", ("up", "../topology/paris2024-itl", "--yes"), where="STACK"),
     # -- size and expansion limits
     Case("topology-50-mb", PREVIEW, big_yaml(TOPOLOGY), where=TOPOLOGY, says=("over the limit",)),
@@ -134,6 +135,8 @@ CASES = [
          says=("over the limit",)),
     Case("pulumi-yaml-50-mb", ("status", "--edition", "paris2024"), big_yaml("Pulumi.yaml"),
          where="Pulumi.yaml", says=("over the limit",)),
+    Case("report-params-50-mb", ("report", "--edition", "paris2024", "--params", "big.yaml"),
+         big_yaml("big.yaml"), where="big.yaml", says=("over the limit",)),
     Case("yaml-bomb", PREVIEW, append(TOPOLOGY, BOMB), file=TOPOLOGY, marker="l4: ",
          says=("expands to more than",)),
     Case("recursive-alias", PREVIEW, append(TOPOLOGY, "loop: &loop [*loop]\n"),
