@@ -82,6 +82,22 @@ class BoundedDockerClient(docker.DockerClient):
         self.api = api
 
 
+def client_options(docker_host: str) -> dict[str, Any]:
+    """docker-py options an address needs beyond `base_url`.
+
+    tcp:// uses TLS when DOCKER_TLS_VERIFY / DOCKER_CERT_PATH say so (as the docker
+    CLI reads them); ssh:// goes through the `ssh` binary (no paramiko needed).
+    """
+    if docker_host.startswith("tcp://"):
+        from docker.utils import kwargs_from_env
+
+        tls = kwargs_from_env().get("tls")
+        return {"tls": tls} if tls else {}
+    if docker_host.startswith("ssh://"):
+        return {"use_ssh_client": True}
+    return {}
+
+
 def api_client(host: str, *, timeout: float | None = None, **kwargs: Any) -> BoundedAPIClient:
     """A low-level client for `host`, API version negotiated, every call bounded.
 
@@ -89,7 +105,7 @@ def api_client(host: str, *, timeout: float | None = None, **kwargs: Any) -> Bou
     time, EngineUnavailableError if nothing answers at all.
     """
     seconds = timeout if timeout is not None else docker_timeout()
-    kwargs.setdefault("version", "auto")
+    kwargs = {"version": "auto", **client_options(host), **kwargs}
     try:
         client = BoundedAPIClient(host, timeout=seconds, **kwargs)
     except ReplicatorError:

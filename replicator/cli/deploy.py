@@ -199,27 +199,45 @@ def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: Js
 
 @app.command()
 def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False) -> None:
-    """A table of sites, services, containers and their live state."""
+    """Per stack, its containers: live state, the host (engine) they run on, their networks."""
     from replicator.status import collect_status
 
     root = find_project_root()
     targets = resolve_targets(root, stack, edition)
-    rows = collect_status(root, targets)
+    rows, down = collect_status(root, targets)
     if json_:
         print(json.dumps([r.to_json() for r in rows], indent=2))
     else:
-        table = Table("Site", "Suite", "Service", "Container", "State", "Networks",
-                      title="Replica status", title_justify="left")
-        for r in rows:
-            style = {"running": "green", "missing": "red"}.get(r.state, "yellow")
-            table.add_row(r.site, r.suite, r.service, r.container, f"[{style}]{r.state}[/]",
-                          _network_summary(r.networks))
-        console.print(table)
-        bad = [r for r in rows if r.state != "running"]
-        console.print(f"{len(rows)} containers, {len(rows) - len(bad)} running, "
-                      f"{len(bad)} not running or missing")
+        _print_status(rows)
+    for p in down:
+        err.print(f"[bold red]error:[/] host {p.host}: the engine at {p.engine} does not "
+                  f"answer ({p.error}); its containers: "
+                  + ", ".join(r.container for r in rows if r.engine == p.engine)
+                  + "\n  fix: bring the host back (`replicator hosts up`), then "
+                    "`replicator up` converges")
+    if down:
+        raise typer.Exit(int(ExitCode.ENGINE_UNAVAILABLE))
     if any(r.state != "running" for r in rows):
         raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _print_status(rows: list) -> None:
+    """One table per stack, the `<edition>-<site>-` prefix in the title: fits 80 columns."""
+    for stack in dict.fromkeys(r.stack for r in rows):
+        mine = [r for r in rows if r.stack == stack]
+        hosts = ", ".join(dict.fromkeys(r.host for r in mine))
+        table = Table("Container", "State", "Host", "Networks", title_justify="left",
+                      title=f"{stack} (site {mine[0].site}, host {hosts})")
+        prefix = f"{stack}-"
+        for r in mine:
+            style = {"running": "green", "missing": "red", "engine down": "red"}.get(r.state,
+                                                                                    "yellow")
+            table.add_row(r.container.removeprefix(prefix), f"[{style}]{r.state}[/]", r.host,
+                          _network_summary(r.networks))
+        console.print(table)
+    bad = [r for r in rows if r.state != "running"]
+    console.print(f"{len(rows)} containers on {len({r.engine for r in rows})} engine(s), "
+                  f"{len(rows) - len(bad)} running, {len(bad)} not running or missing")
 
 
 def _network_summary(networks: list[str]) -> str:

@@ -47,6 +47,8 @@ FILE_KEYS: dict[str, str] = {
     "edition": "edition",
     "site": "site",
     "docker_host": "dockerHost",
+    "docker_hosts": "dockerHosts",
+    "wan_encrypted": "wanEncrypted",
     "subnets": "subnets",
     "venues": "venues",
     "image_tag": "imageTag",
@@ -54,12 +56,19 @@ FILE_KEYS: dict[str, str] = {
 }
 _FIELD_OF = {key: field for field, key in FILE_KEYS.items()}
 # Pulumi hands these to the program as JSON strings.
-_OBJECT_KEYS = {"subnets", "venues", "publish"}
+_OBJECT_KEYS = {"subnets", "venues", "publish", "dockerHosts"}
 _PREFIX: tuple[PathPart, ...] = ("config",)
 
 VenueCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2}$")]
 PublishKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*/(web|app|db):\d{1,5}$")]
 HostPort = Annotated[int, Strict(), Field(ge=1024, le=65535)]
+
+
+def _host_url(value: str) -> str:
+    problem = docker_host_problem(value)
+    if problem:
+        raise invalid(problem, DOCKER_HOST_FIX)
+    return value
 
 
 def _file_path(field: str, *rest: PathPart) -> str:
@@ -98,6 +107,12 @@ class StackSettings(BaseModel):
     edition: Name
     site: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$")]
     docker_host: str = DEFAULT_DOCKER_HOST
+    # A site spanning several engines lists them all (dockerHost is then the first):
+    # its containers are placed on them by name (replicator.hosts.override.place).
+    docker_hosts: list[str] | None = None
+    # Inter-site circuits on overlay networks (an edition on several engines) are
+    # encrypted unless this is false (a kernel without ESP carries nothing encrypted).
+    wan_encrypted: bool = True
     subnets: Subnets
     venues: list[VenueCode] | None = None  # None: every venue of the edition
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = (
@@ -110,10 +125,25 @@ class StackSettings(BaseModel):
     @field_validator("docker_host")
     @classmethod
     def _docker_host(cls, value: str) -> str:
-        problem = docker_host_problem(value)
-        if problem:
-            raise invalid(problem, DOCKER_HOST_FIX)
+        return _host_url(value)
+
+    @field_validator("docker_hosts")
+    @classmethod
+    def _docker_hosts(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise invalid("an empty engine list places nothing",
+                              "list the site's engines, or omit the key for dockerHost alone")
+            if len(set(value)) != len(value):
+                raise invalid("an engine is listed twice", "list each engine once")
+            for host in value:
+                _host_url(host)
         return value
+
+    @property
+    def engines(self) -> list[str]:
+        """The site's engines: dockerHosts, or dockerHost alone."""
+        return list(self.docker_hosts) if self.docker_hosts else [self.docker_host]
 
     @field_validator("venues")
     @classmethod
@@ -136,6 +166,14 @@ class StackSettings(BaseModel):
                     f"{self.edition!r} with site {self.site!r} make {expected!r}",
                     _file_path("site"),
                     f"rename the file to Pulumi.{expected}.yaml, or correct edition/site",
+                )
+            )
+        if self.docker_hosts and self.docker_host not in self.docker_hosts:
+            problems.append(
+                Problem(
+                    f"dockerHost {self.docker_host} is not among dockerHosts",
+                    _file_path("docker_host"),
+                    "make dockerHost the first of dockerHosts (its networks live there)",
                 )
             )
         if self.venues is not None:
@@ -286,20 +324,44 @@ def load_stack_settings(project_root: Path, stack: str, where: str = "STACK") ->
             line=line_of(document, "config") or 1,
             fix="start from stacks/Pulumi.paris2024-itl.yaml",
         )
-    return _settings(config, source=path, stack=stack, document=document)
+    return _settings(_with_override(config, project_root, stack), source=path, stack=stack,
+                     document=document)
 
 
 def stack_settings_from_config(
-    config: Mapping[str, object], *, source: str, stack: str | None = None
+    config: Mapping[str, object], *, source: str, stack: str | None = None,
+    project_root: Path | None = None,
 ) -> StackSettings:
     """Settings from config already read, e.g. by the Pulumi program.
 
     Keys are ``replicator:<key>`` (other namespaces are ignored) or bare
     ``<key>``; object values may be JSON strings. `source` names where the
     config came from (the stack file) in errors; `stack` defaults to
-    ``<edition>-<site>``.
+    ``<edition>-<site>``. With `project_root`, the untracked host override
+    (`replicator hosts up`) is laid over the config.
     """
+    if project_root is not None:
+        config = _with_override(config, project_root, stack)
     return _settings(config, source=Path(source), stack=stack, document=None)
+
+
+def _with_override(config: Mapping[str, object], project_root: Path,
+                   stack: str | None) -> Mapping[str, object]:
+    """The config with `.replicator/hosts/<edition>/override.json` laid over it."""
+    from replicator.hosts.override import override_config  # no Docker import: cheap
+
+    def value(key: str) -> object:
+        return config.get(f"{NAMESPACE}:{key}", config.get(key))
+
+    edition, site = value("edition"), value("site")
+    name = stack or (f"{edition}-{site}" if isinstance(site, str) else "")
+    extra = override_config(project_root, edition, name)
+    if not extra:
+        return config
+    # Drop the file's own spelling of an overridden key (bare or namespaced).
+    kept = {k: v for k, v in config.items()
+            if f"{NAMESPACE}:{str(k).rpartition(':')[2]}" not in extra}
+    return {**kept, **extra}
 
 
 def _settings(
