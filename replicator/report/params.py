@@ -385,6 +385,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MAX_SET_VALUE = 200  # characters: one number or word
+
+
 def parse_set(item: str) -> tuple[str, Any, Setting]:
     """One ``--set key=value``; the value is read as a YAML scalar (1.2, null, ES)."""
     key, sep, raw = item.partition("=")
@@ -398,9 +401,12 @@ def parse_set(item: str) -> tuple[str, Any, Setting]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    if len(raw) > MAX_SET_VALUE:
+        raise InputError(f"--set {key}: the value is {len(raw)} characters long",
+                         fix=f"give one number or word, e.g. --set {key}=1.2")
     try:
         value = YAML(typ="safe").load(raw) if raw.strip() else None
-    except YAMLError:
+    except (YAMLError, RecursionError):  # not YAML (or absurdly nested): take it as text
         value = raw
     if isinstance(value, (Mapping, list)):
         raise InputError(f"--set {key}: {raw!r} is not a single value",
