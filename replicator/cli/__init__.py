@@ -33,6 +33,7 @@ from replicator.cli import configure  # noqa: E402,F401
 from replicator.cli import odf  # noqa: E402,F401
 from replicator.cli import report  # noqa: E402,F401
 from replicator.cli import verify  # noqa: E402,F401
+from replicator.cli import config  # noqa: E402,F401
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:

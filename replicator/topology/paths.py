@@ -60,17 +60,16 @@ def line_of(document: Any, path: str | Sequence[PathPart]) -> int | None:
     node = document
     line = _own_line(node)
     for part in parts:
-        if isinstance(node, CommentedMap) and not isinstance(part, int) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedMap) and isinstance(part, int) and part in node:
-            line = node.lc.key(part)[0] + 1  # integer keys in a mapping
-            node = node[part]
+        if isinstance(node, CommentedMap) and part in node:  # integer keys in a mapping too
+            position = node.lc.key(part)
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+            position = node.lc.item(part)
         else:
             break
+        node = node[part]
+        if position is None:  # a node added in memory (e.g. by `replicator config set`)
+            break
+        line = position[0] + 1
     return line
 
 
