@@ -69,6 +69,12 @@ def print_summary(data: dict, console: Console) -> None:
         editions.add_row(Text(e["name"]), fmt(e["physical_servers"]),
                          Text(e["kind"] + (f" ({e['source']})" if e["source"] else "")))
     console.print(editions)
+    venues, production = data["venues"], data["production"]
+    console.print(
+        f"Venue coverage: {venues['replicated']}/{venues['edition']} venues "
+        f"({fmt(venues['percent'], 0)} %); production servers of the replicated scope "
+        f"{fmt(production['physical_servers']['value'])}, whole edition "
+        f"{fmt(production['whole_edition']['physical_servers']['value'])}", highlight=False)
     replica = data["replica"]
     console.print(
         f"Replica: {replica['physical_hosts']} physical host(s), "
