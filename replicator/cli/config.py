@@ -1,102 +1,106 @@
-"""`replicator config get|set|rm`: a stack's config values, as `pulumi config` does.
+"""`replicator config get|set|rm`: the stack files' keys, like `pulumi config`.
 
-A thin layer over `replicator.engine.stack_config` (comments kept, atomic
-writes, `--secret` values encrypted by the project's secrets provider). With
-`--cwd DIR` it works on any Pulumi project's stack files.
+A thin layer over `replicator.stack_config`, which keeps comments and layout
+and validates every edit before it writes anything.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt
-from replicator.engine import stack_config
-from replicator.errors import InputError
 
-config_app = typer.Typer(help="Read and write a stack's config values (`pulumi config`).",
-                         no_args_is_help=True)
+config_app = typer.Typer(
+    help="Read and edit stack settings (stacks/Pulumi.<stack>.yaml) like `pulumi config`; "
+         "edition-wide keys (replicator:venues, replicator:imageTag) take --edition.",
+    no_args_is_help=True,
+)
 app.add_typer(config_app, name="config")
 
-KeyArg = Annotated[str, typer.Argument(help="`name` (this project's namespace) or `ns:name`.")]
-StackOpt = Annotated[str | None, typer.Option("--stack", "-s", help="The stack.",
-                                              show_default=False)]
+KeyArg = Annotated[str, typer.Argument(help="Key, e.g. replicator:venues (or venues).",
+                                       show_default=False)]
+StackOpt = Annotated[str | None, typer.Option("--stack", "-s", help="One stack, e.g. "
+                                              "paris2024-toc.", show_default=False)]
+EditionOpt = Annotated[str | None, typer.Option("--edition", "-e", help="Every stack of an "
+                                                "edition.", show_default=False)]
 
 
-def _runner(cwd: Path | None, backend_url: str | None) -> Any:
-    from replicator.cli.targets import project_runner
-
-    if cwd is not None:
-        return project_runner(cwd, backend_url)
-    from replicator.engine import StackRunner
-    from replicator.paths import find_project_root, work_dir
-
-    root = find_project_root()
-    return StackRunner(root, work_dir(root))
-
-
-def _stack_file(runner: Any, stack: str | None, cwd: Path | None) -> tuple[Path, str]:
-    from replicator.cli.targets import stack_name
-
-    name = stack_name(runner.project, stack)
-    if cwd is None and name not in runner.project.stacks():
-        raise InputError(f"no stack named {name!r}",
-                         fix=f"use one of: {', '.join(runner.project.stacks()) or 'none'}")
-    return runner.project.stack_file(name), name
-
-
-def _parse(value: str, as_json: bool) -> Any:
-    if not as_json:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise InputError(f"--json value is not valid JSON: {exc}",
-                         fix="quote the value as JSON, e.g. '[\"a\", \"b\"]'") from exc
-
-
-@config_app.command("set")
-def set_(key: KeyArg, value: Annotated[str, typer.Argument(help="The value.")],
-         stack: StackOpt = None, secret: Annotated[bool, typer.Option(
-             "--secret", help="Encrypt the value (stored as `secure:`).")] = False,
-         as_json: Annotated[bool, typer.Option("--json", help="VALUE is JSON.")] = False,
-         cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
-    """Set KEY to VALUE in the stack file."""
-    runner = _runner(cwd, backend_url)
-    path, _ = _stack_file(runner, stack, cwd)
-    stack_config.set_value(path, runner.project.name, key, _parse(value, as_json), secret=secret,
-                           secrets=runner.secrets)
-    Console(stderr=True).print(f"set {key} in {path}" + (" (encrypted)" if secret else ""),
-                               highlight=False)
+def _say(text: str) -> None:
+    Console(stderr=True).print(text, highlight=False)
 
 
 @config_app.command("get")
-def get(key: KeyArg, stack: StackOpt = None, show_secrets: Annotated[bool, typer.Option(
-        "--show-secrets")] = False, cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
-    """Print KEY's value (a secret as [secret] unless --show-secrets)."""
-    runner = _runner(cwd, backend_url)
-    path, name = _stack_file(runner, stack, cwd)
-    found, value = stack_config.get_value(path, runner.project.name, key,
-                                          secrets=runner.secrets if show_secrets else None)
-    if not found:
-        raise InputError(f"stack {name} has no config value {key}", file=path,
-                         fix=f"set it with `replicator config set {key} VALUE --stack {name}`")
-    if stack_config.is_secure(value):
-        value = "[secret]"
-    print(value if isinstance(value, str) else json.dumps(value))
+def get(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
+        cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
+    """Print a key's value (per stack with --edition; `null` when unset)."""
+    if cwd is not None:
+        from replicator.cli import config_cwd
+
+        return config_cwd.get(key, stack, show_secrets, cwd, backend_url)
+    from replicator.paths import find_project_root
+    from replicator.stack_config import get_value
+
+    values = get_value(find_project_root(), key, stack=stack, edition=edition)
+    if as_json:
+        typer.echo(json.dumps(values if edition else next(iter(values.values())), indent=2))
+        return
+    distinct = {json.dumps(v, sort_keys=True) for v in values.values()}
+    if stack or len(distinct) == 1:
+        typer.echo(_text(next(iter(values.values()))))
+        return
+    for name, value in values.items():
+        typer.echo(f"{name}: {_text(value)}")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@config_app.command("set")
+def set_(key: KeyArg,
+         value: Annotated[str, typer.Argument(help="Value, as YAML: all, [AQC, STA], 18080, "
+                                                   "{lan: 10.0.1.0/24, edge: 10.0.101.0/24}.",
+                                              show_default=False)],
+         stack: StackOpt = None, edition: EditionOpt = None,
+         secret: Annotated[bool, typer.Option("--secret", help="With --cwd: encrypt the value "
+                                              "(stored as `secure:`).")] = False,
+         cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
+    """Set a key (validated first: a bad key or value changes no file, exit 2)."""
+    if cwd is not None:
+        from replicator.cli import config_cwd
+
+        return config_cwd.set_(key, value, stack, secret, False, cwd, backend_url)
+    from replicator.paths import find_project_root
+    from replicator.stack_config import set_value
+
+    for path in set_value(find_project_root(), key, value, stack=stack, edition=edition):
+        _say(f"set {key} in {path}")
 
 
 @config_app.command("rm")
-def rm(key: KeyArg, stack: StackOpt = None, cwd: CwdOpt = None,
+def rm(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None, cwd: CwdOpt = None,
        backend_url: BackendUrlOpt = None) -> None:
-    """Remove KEY from the stack file."""
-    runner = _runner(cwd, backend_url)
-    path, name = _stack_file(runner, stack, cwd)
-    if not stack_config.remove_value(path, runner.project.name, key):
-        raise InputError(f"stack {name} has no config value {key}", file=path)
-    Console(stderr=True).print(f"removed {key} from {path}", highlight=False)
+    """Remove a key (its default then applies; validated first)."""
+    if cwd is not None:
+        from replicator.cli import config_cwd
+
+        return config_cwd.rm(key, stack, cwd, backend_url)
+    from replicator.paths import find_project_root
+    from replicator.stack_config import remove_value
+
+    paths = remove_value(find_project_root(), key, stack=stack, edition=edition)
+    for path in paths:
+        _say(f"removed {key} from {path}")
+    if not paths:
+        _say(f"{key} was not set")

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt, EditionOpt, StackArg
@@ -91,7 +92,7 @@ def _run_each(targets: Targets, verb: Mode, *, as_json: bool, show_same: bool,
             sink.print_summary(result.steps, preview=verb == Mode.PREVIEW, seconds=result.seconds)
     for result in results:
         if not result.succeeded:
-            out.print(f"[bold red]error:[/] {result.stack}: {result.error}", highlight=False)
+            out.print(f"[bold red]error:[/] {escape(f'{result.stack}: {result.error}')}", highlight=False)
     if any(not r.succeeded for r in results) and verb != Mode.PREVIEW:
         out.print("[dim]The state holds every step that finished: fix the cause and run "
                   "the same command again to finish the job.[/]")
@@ -187,8 +188,7 @@ def outputs(stack: StackArg = None, json_: JsonOpt = False,
     table = Table("Output", "Value", box=None)
     for key, value in sorted(values.items()):
         text = value if isinstance(value, str) else json.dumps(value)
-        # Escaped: a masked value reads "[secret]", which rich would take for markup.
-        table.add_row(escape(key), escape(text if len(text) < 200 else text[:197] + "..."))
+        table.add_row(Text(key), Text(text if len(text) < 200 else text[:197] + "..."))
     console.print(table)
 
 
