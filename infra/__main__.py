@@ -121,7 +121,7 @@ pulumi.export("containers", {
 })
 pulumi.export("endpoints", {
     f"{svc}/{tier}:{port}": f"http://127.0.0.1:{host_port}"
-    for svc, tier, port, host_port in settings.published_targets()
+    for svc, tier, port, host_port in settings.published_targets(topology)
 })
 pulumi.export("links", [
     {"name": link.name, "source": link.source.name, "sourceTier": link.source_tier,

@@ -52,7 +52,7 @@ def edition_stacks(project_root: Path, edition: str) -> list[CheckedStack]:
             fix="create one stack file per site, e.g. stacks/Pulumi.{edition}-itl.yaml",
         )
     checked = [check_stack(project_root, n) for n in names]
-    check_stack_set([c.settings for c in checked])
+    check_stack_set([c.settings for c in checked], topology)
     owner = topology.wan.owner
     checked.sort(key=lambda c: (c.settings.site != owner, c.name))
     if checked[0].settings.site != owner:

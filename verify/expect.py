@@ -312,7 +312,7 @@ class Expectation:
         for info in rep.stacks.values():
             settings = info.settings
             published: dict[tuple[str, str], dict[int, int]] = {}
-            for svc, tier, port, host_port in settings.published_targets():
+            for svc, tier, port, host_port in settings.published_targets(topo):
                 published.setdefault((svc, tier), {})[port] = host_port
             links = topo.resolved_links(info.venues, site=info.site)
             for d in topo.deployed_services(site=info.site, venues=info.venues):

@@ -61,13 +61,15 @@ def line_of(document: Any, path: str | Sequence[PathPart]) -> int | None:
     for part in parts:
         located = getattr(node, "lc", None) is not None
         if located and isinstance(node, Mapping) and part in node:
-            line = node.lc.key(part)[0] + 1  # string or integer keys
-            node = node[part]
+            position = node.lc.key(part)  # string or integer keys
         elif located and isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+            position = node.lc.item(part)
         else:
             break
+        node = node[part]
+        if position is None:  # a node added in memory (e.g. by `replicator config set`)
+            break
+        line = position[0] + 1
     return line
 
 

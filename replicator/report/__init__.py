@@ -70,7 +70,7 @@ def generate_report(
     data = build_report(ReportInput(
         topology=topology, measurement=measurement, params=params,
         stacks=[t.name for t in targets], sites=[t.settings.site for t in targets],
-        whole_edition=whole_edition,
+        whole_edition=whole_edition, venues=targets[0].settings.venues,
         generated_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")))
     out = output or default_output(project_root, stack or edition_code)
     files = write_report(data, out)

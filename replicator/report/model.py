@@ -136,13 +136,18 @@ class ServerGroup:
     places: int = 1
 
 
-def production_groups(topology: Topology, sites: Iterable[str] | None = None) -> list[ServerGroup]:
+def production_groups(topology: Topology, sites: Iterable[str] | None = None,
+                      venues: Iterable[str] | None = None) -> list[ServerGroup]:
     """The modelled production servers of the services of `sites` (None: all), by place.
 
-    A per-venue service counts once per venue of the edition, at each venue's
-    country; the others at their `production.location`.
+    A per-venue service counts once per venue of `venues` (None: every venue of
+    the edition), at each venue's country; the others at their
+    `production.location`. So a replica of some venues compares with the
+    production servers of those venues only.
     """
     wanted = set(sites) if sites is not None else None
+    chosen = set(venues) if venues is not None else None
+    edition_venues = [v for v in topology.venues if chosen is None or v.code in chosen]
     servers: Counter[tuple[str, str]] = Counter()
     services: dict[tuple[str, str], list[str]] = defaultdict(list)
     places: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -151,7 +156,7 @@ def production_groups(topology: Topology, sites: Iterable[str] | None = None) ->
             continue
         count = service.production.physical_servers.value
         if service.per_venue:
-            for venue in topology.venues:
+            for venue in edition_venues:
                 key = ("competition venues", venue.country)
                 servers[key] += count
                 places[key].add(venue.name)
@@ -419,6 +424,30 @@ class ReportInput:
     whole_edition: bool
     generated_at: str = ""
     warnings: list[str] = field(default_factory=list)
+    venues: list[str] | None = None  # the replicated venues (None: every venue)
+
+
+def venue_coverage(topology: Topology, venues: Sequence[str] | None) -> dict[str, Any]:
+    """Replicated venues of the edition's venues (the topology's, e.g. 43 for Paris 2024)."""
+    codes = [v.code for v in topology.venues if v.code]
+    replicated = codes if venues is None else [c for c in codes if c in set(venues)]
+    return {"replicated": len(replicated), "edition": len(codes), "codes": replicated,
+            "percent": 100.0 * len(replicated) / len(codes) if codes else 100.0,
+            "formula": f"replicated venues / venues of the edition = {len(replicated)} / "
+                       f"{len(codes)}"}
+
+
+def _production_side(data: ReportInput, values: ReportParams) -> tuple[
+        list[ServerGroup], Footprint, Footprint]:
+    """Groups and footprint of the replicated scope, and the whole edition's footprint."""
+    sites = None if data.whole_edition else data.sites
+    groups = production_groups(data.topology, sites, data.venues)
+    scoped = footprint("production", production_loads(groups, values), values,
+                       pue=values.production.pue, hours=values.production.hours_per_year)
+    everything = production_groups(data.topology)
+    whole = footprint("production", production_loads(everything, values), values,
+                      pue=values.production.pue, hours=values.production.hours_per_year)
+    return groups, scoped, whole
 
 
 def _sources(topology: Topology, params: ResolvedParams,
@@ -491,6 +520,14 @@ def _resolved(rows: list[dict[str, Any]], country: str, country_from: str,
     return rows
 
 
+def _scope_text(data: ReportInput, coverage: dict[str, Any]) -> str:
+    venues = (f"per-venue services once per replicated venue ({coverage['replicated']} of "
+              f"{coverage['edition']} venues)")
+    if data.whole_edition:
+        return f"every service of the edition, {venues}"
+    return f"the services of site(s) {', '.join(data.sites)}, {venues}"
+
+
 def build_report(data: ReportInput) -> dict[str, Any]:
     """Every figure of the report, JSON-ready, each with its formula or its origin."""
     topology, measurement, params = data.topology, data.measurement, data.params
@@ -500,9 +537,8 @@ def build_report(data: ReportInput) -> dict[str, Any]:
     containers = len(measurement.containers)
     editions = servers_by_edition(topology, hosts)
 
-    groups = production_groups(topology, None if data.whole_edition else data.sites)
-    production = footprint("production", production_loads(groups, values), values,
-                           pue=values.production.pue, hours=values.production.hours_per_year)
+    groups, production, whole = _production_side(data, values)
+    coverage = venue_coverage(topology, data.venues)
     country, country_from = replica_country(topology, values)
     replica = footprint("replica", replica_loads(usages, country), values,
                         pue=values.replica.pue, hours=values.replica.hours_per_year)
@@ -528,16 +564,18 @@ def build_report(data: ReportInput) -> dict[str, Any]:
             "generated_at": data.generated_at, "measured_at": measurement.measured_at,
             "measurement_seconds": round(measurement.seconds, 3),
             "stats_workers": measurement.workers,
-            "production_scope": (
-                "every service of the edition" if data.whole_edition else
-                f"the services of site(s) {', '.join(data.sites)} (per-venue services once "
-                "per venue of the edition)"),
+            "production_scope": _scope_text(data, coverage),
         },
+        "venues": coverage,
         "servers_by_edition": [e.to_json() for e in editions],
         "production": {
             "physical_servers": production.servers.to_json(),
             "edition_total": topology.production_physical_servers.value,
             "edition_total_basis": topology.production_physical_servers.basis,
+            # Beside the replicated scope: the whole edition, every venue included.
+            "whole_edition": {"physical_servers": whole.servers.to_json(),
+                              "total_kgco2e": whole.total_kg.to_json(),
+                              "energy_kwh": whole.energy_kwh.to_json()},
             "groups": [{"label": g.label, "country": g.country, "servers": g.servers,
                         "places": g.places, "services": list(g.services)} for g in groups],
         },

@@ -33,6 +33,7 @@ from replicator.topology.settings import (
     load_stack_settings,
     stack_path,
     stack_settings_from_config,
+    stack_settings_from_document,
 )
 
 __all__ = [
@@ -64,5 +65,6 @@ __all__ = [
     "load_topology",
     "stack_path",
     "stack_settings_from_config",
+    "stack_settings_from_document",
     "topology_path",
 ]

@@ -60,6 +60,8 @@ _OBJECT_KEYS = {"subnets", "venues", "publish", "dockerHosts"}
 _PREFIX: tuple[PathPart, ...] = ("config",)
 
 VenueCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2}$")]
+# `replicator:venues: all` (or the key left out): every venue of the edition's topology.
+ALL_VENUES = "all"
 PublishKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*/(web|app|db):\d{1,5}$")]
 HostPort = Annotated[int, Strict(), Field(ge=1024, le=65535)]
 
@@ -145,13 +147,25 @@ class StackSettings(BaseModel):
         """The site's engines: dockerHosts, or dockerHost alone."""
         return list(self.docker_hosts) if self.docker_hosts else [self.docker_host]
 
+    @field_validator("venues", mode="before")
+    @classmethod
+    def _all_venues(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == ALL_VENUES:
+            return None
+        if isinstance(value, str):
+            raise invalid(
+                f"{value!r} is neither a list of venue codes nor {ALL_VENUES!r}",
+                f"write `{ALL_VENUES}` for every venue of the edition, or a list like [AQC, STA]",
+            )
+        return value
+
     @field_validator("venues")
     @classmethod
     def _venues(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not value:
             raise invalid(
                 "an empty venue list deploys no venue",
-                "list venue codes, or omit the key for every venue",
+                f"list venue codes, or write `{ALL_VENUES}` for every venue",
             )
         return value
 
@@ -221,14 +235,64 @@ class StackSettings(BaseModel):
         if problems:
             raise TopologyError.from_problems(problems).located(self.source_file, self.line_of)
 
-    def published_targets(self) -> list[tuple[str, str, int, int]]:
-        """(deployed service, tier, container port, host port) for each `publish` entry."""
+    def published_targets(self, topology: Topology | None = None) -> list[tuple[str, str, int, int]]:
+        """(deployed service, tier, container port, host port) for each published endpoint.
+
+        A per-venue service named by its model name (`ovr/app:8080: 18100`) publishes
+        every selected venue's copy, on the host port plus the venue's index among
+        the edition's venues: ports stay put when the venue selection changes.
+        """
         out = []
         for key, host_port in self.publish.items():
-            endpoint, _, port = key.rpartition(":")
-            name, _, tier = endpoint.partition("/")
-            out.append((name, tier, int(port), host_port))
+            name, tier, port = _split_publish_key(key)
+            venues = _per_venue_codes(topology, name)
+            if venues is None:
+                out.append((name, tier, port, host_port))
+                continue
+            selected = set(self.venues) if self.venues is not None else None
+            out += [(f"{name}-{code.lower()}", tier, port, host_port + i)
+                    for i, code in enumerate(venues) if selected is None or code in selected]
         return out
+
+    def host_port_ranges(self, topology: Topology | None = None) -> dict[str, range]:
+        """Publish key -> the host ports it reserves (one per edition venue for per-venue)."""
+        return {key: range(host_port, host_port + len(
+                    _per_venue_codes(topology, _split_publish_key(key)[0]) or [None]))
+                for key, host_port in self.publish.items()}
+
+
+def _split_publish_key(key: str) -> tuple[str, str, int]:
+    endpoint, _, port = key.rpartition(":")
+    name, _, tier = endpoint.partition("/")
+    return name, tier, int(port)
+
+
+def _per_venue_codes(topology: Topology | None, name: str) -> list[str] | None:
+    """The edition's venue codes when `name` is a per-venue model service, else None."""
+    if topology is None:
+        return None
+    service = next((s for s in topology.services if s.name == name), None)
+    if service is None or not service.per_venue:
+        return None
+    return [v.code for v in topology.venues if v.code]
+
+
+def _port_overlaps(settings: StackSettings, topology: Topology) -> Iterable[Problem]:
+    """Per-venue port ranges must stay below 65536 and clear of the stack's other ports."""
+    ranges = settings.host_port_ranges(topology)
+    seen: list[tuple[str, range]] = []
+    for key, ports in ranges.items():
+        if ports.stop - 1 > 65535:
+            yield Problem(f"{key} needs host ports {ports.start}-{ports.stop - 1} (one per venue "
+                          "of the edition), beyond 65535", _file_path("publish", key),
+                          f"start it at {65536 - len(ports)} or lower")
+        for other, taken in seen:
+            if ports.start < taken.stop and taken.start < ports.stop and len(ports) + len(taken) > 2:
+                yield Problem(f"host ports {ports.start}-{ports.stop - 1} of {key} overlap "
+                              f"{taken.start}-{taken.stop - 1} of {other}",
+                              _file_path("publish", key),
+                              "move one of them: a per-venue entry takes one port per venue")
+        seen.append((key, ports))
 
 
 def _against(settings: StackSettings, topology: Topology) -> Iterable[Problem]:
@@ -267,22 +331,24 @@ def _against(settings: StackSettings, topology: Topology) -> Iterable[Problem]:
             )
     venues = selected if settings.venues is not None else None
     deployed = {d.name: d for d in topology.deployed_services(settings.site, venues)}
-    for name, tier_kind, port, _host in settings.published_targets():
-        key = f"{name}/{tier_kind}:{port}"
-        service = deployed.get(name)
-        if service is None:
+    per_venue = {d.service.name: d.service for d in deployed.values() if d.venue is not None}
+    yield from _port_overlaps(settings, topology)
+    for key in settings.publish:
+        name, tier_kind, port = _split_publish_key(key)
+        model = per_venue.get(name) or (deployed[name].service if name in deployed else None)
+        if model is None:
             yield Problem(
                 f"{name!r} is not deployed on site {settings.site}",
                 _file_path("publish", key),
-                "publish one of this site's services: " + ", ".join(deployed),
+                "publish one of this site's services: " + ", ".join([*deployed, *per_venue]),
             )
             continue
-        tier = service.service.tier(tier_kind)
+        tier = model.tier(tier_kind)
         if tier is None:
             yield Problem(
                 f"{name!r} has no {tier_kind} tier",
                 _file_path("publish", key),
-                "use one of its tiers: " + ", ".join(t.kind for t in service.tiers),
+                "use one of its tiers: " + ", ".join(t.kind for t in model.tiers),
             )
         elif tier.port(port) is None:
             yield Problem(
@@ -315,17 +381,26 @@ def load_stack_settings(project_root: Path, stack: str, where: str = "STACK") ->
             + (", ".join(list_stacks(project_root)) or "(none)"),
         )
     document = load_yaml(path, error=TopologyError, what="stack file")
+    return stack_settings_from_document(document, source=path, stack=stack,
+                                        project_root=project_root)
+
+
+def stack_settings_from_document(document: Any, *, source: Path, stack: str,
+                                 project_root: Path | None = None) -> StackSettings:
+    """Settings from a stack file's document (as read, or as edited in memory by
+    `replicator config`); with `project_root`, the hosts override is laid over it."""
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise TopologyError(
             "a stack file needs a `config:` mapping with the replicator:* keys",
-            file=path,
+            file=source,
             path="config",
             line=line_of(document, "config") or 1,
             fix="start from stacks/Pulumi.paris2024-itl.yaml",
         )
-    return _settings(_with_override(config, project_root, stack), source=path, stack=stack,
-                     document=document)
+    if project_root is not None:
+        config = _with_override(config, project_root, stack)
+    return _settings(config, source=source, stack=stack, document=document)
 
 
 def stack_settings_from_config(
@@ -386,7 +461,8 @@ def _settings(
                 )
             )
             continue
-        if key in _OBJECT_KEYS and isinstance(value, str):
+        # Pulumi hands objects over JSON-encoded; other strings (`all`) are values.
+        if key in _OBJECT_KEYS and isinstance(value, str) and value.lstrip().startswith(("[", "{")):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
@@ -417,9 +493,10 @@ def _settings(
     return settings
 
 
-def check_stack_set(settings: Sequence[StackSettings]) -> None:
+def check_stack_set(settings: Sequence[StackSettings], topology: Topology | None = None) -> None:
     """Check stacks that run side by side: disjoint subnets, distinct host ports per Docker host.
 
+    With the `topology`, a per-venue publish entry holds one host port per venue.
     Each problem is reported against the later stack's file and names the earlier one.
     """
     found: list[tuple[StackSettings, Problem]] = []
@@ -444,8 +521,9 @@ def check_stack_set(settings: Sequence[StackSettings]) -> None:
                         )
                     )
             subnets.append((net, s, key))
-        for key, host_port in s.publish.items():
+        for key, reserved in s.host_port_ranges(topology).items():
             path = _file_path("publish", key)
+            host_port = next((p for p in reserved if (s.docker_host, p) in ports), reserved.start)
             holder = ports.get((s.docker_host, host_port))
             if holder is not None:
                 found.append(
@@ -460,7 +538,8 @@ def check_stack_set(settings: Sequence[StackSettings]) -> None:
                         ),
                     )
                 )
-            ports.setdefault((s.docker_host, host_port), s)
+            for reserved_port in reserved:
+                ports.setdefault((s.docker_host, reserved_port), s)
     # Links reach per-venue services on another site (CTOC monitoring polls every
     # venue's OVR), so every stack of an edition must select the same venues.
     first = settings[0] if settings else None

@@ -125,7 +125,7 @@ def test_plan_names_are_unique_short_and_managers_lead_each_site(tmp_path: Path)
 
 
 def test_client_options_per_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from replicator.dockerd import client_options
+    from replicator.docker_client import client_options
 
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")

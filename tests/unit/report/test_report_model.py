@@ -206,3 +206,25 @@ def test_paris2024_production_with_the_default_parameters() -> None:
     # 2,538.648 x (116 x 51 + 8 x 137 + 2 x 51) / 1000 = 2,538.648 x 7.114
     assert fp.operational_kg.value == pytest.approx(2538.648 * 7.114)  # 18,059.94 kg
     assert fp.embodied_kg.value == 126 * 3660 / 4 == 115290
+
+
+def test_paris2024_three_venues_compare_like_with_like() -> None:
+    topology = load_edition(REPO, "paris2024")
+    # 126 servers in all; OVR counts 2 a venue: 3 of 43 venues leave out 40 x 2.
+    scoped = model.production_groups(topology, venues=["AQC", "STA", "BER"])
+    assert sum(g.servers for g in scoped) == 126 - 40 * 2
+    coverage = model.venue_coverage(topology, ["AQC", "STA", "BER"])
+    assert (coverage["replicated"], coverage["edition"]) == (3, 43)
+    assert coverage["percent"] == pytest.approx(300 / 43)
+    full = model.venue_coverage(topology, None)
+    assert (full["replicated"], full["edition"], full["percent"]) == (43, 43, 100.0)
+
+
+def test_the_report_states_coverage_and_the_whole_edition_beside() -> None:
+    data = hand_report()
+    venues = data["venues"]
+    assert venues["replicated"] == venues["edition"] and venues["percent"] == 100.0
+    whole = data["production"]["whole_edition"]["physical_servers"]["value"]
+    assert whole == data["production"]["physical_servers"]["value"]
+    assert f"{venues['replicated']} of {venues['edition']} venues" in \
+        data["report"]["production_scope"]

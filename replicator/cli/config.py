@@ -1,0 +1,87 @@
+"""`replicator config get|set|rm`: the stack files' keys, like `pulumi config`.
+
+A thin layer over `replicator.stack_config`, which keeps comments and layout
+and validates every edit before it writes anything.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from replicator.cli import app
+
+config_app = typer.Typer(
+    help="Read and edit stack settings (stacks/Pulumi.<stack>.yaml) like `pulumi config`; "
+         "edition-wide keys (replicator:venues, replicator:imageTag) take --edition.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+KeyArg = Annotated[str, typer.Argument(help="Key, e.g. replicator:venues (or venues).",
+                                       show_default=False)]
+StackOpt = Annotated[str | None, typer.Option("--stack", "-s", help="One stack, e.g. "
+                                              "paris2024-toc.", show_default=False)]
+EditionOpt = Annotated[str | None, typer.Option("--edition", "-e", help="Every stack of an "
+                                                "edition.", show_default=False)]
+
+
+def _say(text: str) -> None:
+    Console(stderr=True).print(text, highlight=False)
+
+
+@config_app.command("get")
+def get(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Print a key's value (per stack with --edition; `null` when unset)."""
+    from replicator.paths import find_project_root
+    from replicator.stack_config import get_value
+
+    values = get_value(find_project_root(), key, stack=stack, edition=edition)
+    if as_json:
+        typer.echo(json.dumps(values if edition else next(iter(values.values())), indent=2))
+        return
+    distinct = {json.dumps(v, sort_keys=True) for v in values.values()}
+    if stack or len(distinct) == 1:
+        typer.echo(_text(next(iter(values.values()))))
+        return
+    for name, value in values.items():
+        typer.echo(f"{name}: {_text(value)}")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@config_app.command("set")
+def set_(key: KeyArg,
+         value: Annotated[str, typer.Argument(help="Value, as YAML: all, [AQC, STA], 18080, "
+                                                   "{lan: 10.0.1.0/24, edge: 10.0.101.0/24}.",
+                                              show_default=False)],
+         stack: StackOpt = None, edition: EditionOpt = None) -> None:
+    """Set a key (validated first: a bad key or value changes no file, exit 2)."""
+    from replicator.paths import find_project_root
+    from replicator.stack_config import set_value
+
+    for path in set_value(find_project_root(), key, value, stack=stack, edition=edition):
+        _say(f"set {key} in {path}")
+
+
+@config_app.command("rm")
+def rm(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None) -> None:
+    """Remove a key (its default then applies; validated first)."""
+    from replicator.paths import find_project_root
+    from replicator.stack_config import remove_value
+
+    paths = remove_value(find_project_root(), key, stack=stack, edition=edition)
+    for path in paths:
+        _say(f"removed {key} from {path}")
+    if not paths:
+        _say(f"{key} was not set")
