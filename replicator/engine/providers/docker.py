@@ -427,6 +427,9 @@ class DockerProvider:
                         raise
                     info = api.inspect_network(id_)
                     attached = sorted(c.get("Name", cid) for cid, c in (info.get("Containers") or {}).items())
+                    if not attached:  # e.g. a swarm overlay whose endpoints elsewhere linger
+                        raise ProviderError(f"network {inputs.get('name')}: {_explain(exc)}; "
+                                            "run the same command again") from exc
                     raise ProviderError(
                         f"network {inputs.get('name')} still has containers attached "
                         f"({', '.join(attached)}); they are not managed by this stack: remove them first"
