@@ -24,7 +24,7 @@ from tests.integration.projects import (
 from tests.topology_builders import edition_skeleton, service, venue
 
 VENUES = {"AQC": ["SWM", "DIV"], "STA": ["ATH"]}
-LINKED = ("roles", "playbooks", "ansible.cfg", "infra")
+LINKED = ("roles", "collections", "playbooks", "ansible.cfg", "infra")
 
 
 def _svc(name: str, site: str, tiers: list[tuple[str, int, int]], *, per_venue: bool = False,
