@@ -114,7 +114,7 @@ def run_scale(edition: str, venues: str, workdir: Path, odf: dict[str, Any] | No
         figures = parse_replicate(text)
         noop, noop_seconds = project.cli("up", "--edition", edition, "--yes", check=True)
         if odf is not None:
-            odf["figures"] = odf_load(Replica(project.root, edition), odf["duration"],
+            odf["figures"] = odf_load(Replica(edition, project.root), odf["duration"],
                                       odf["rate"])
     finally:
         project.cli("down", "--edition", edition, "--yes")
@@ -155,21 +155,27 @@ def print_scale(r: dict[str, Any]) -> None:
 
 
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")
+# container -> the Docker host of its stack (an edition may span several engines)
+ENGINE_OF: dict[str, str] = {}
 
 
 class Replica:
     """Containers of a deployed edition, from the stack outputs."""
 
-    def __init__(self, root: Path, edition: str) -> None:
+    def __init__(self, edition: str, root: Path = ROOT) -> None:
         from replicator.engine import StackRunner
         from replicator.engine.properties import reveal
+        from replicator.paths import work_dir
         from replicator.stacks import edition_stacks
 
-        runner = StackRunner(root, root / ".replicator")
+        runner = StackRunner(root, work_dir(root))
         self.services: dict[str, dict] = {}
         for target in edition_stacks(root, edition):
             outputs = reveal(runner.load_state(target.name).outputs or {})
             self.services.update(outputs.get("services") or {})
+            ENGINE_OF.update({c: outputs.get("dockerHost") or "" for svc in
+                              (outputs.get("services") or {}).values()
+                              for tier in svc["tiers"].values() for c in tier["containers"]})
 
     def container(self, service: str, tier: str = "app") -> str:
         return self.services[service]["tiers"][tier]["containers"][0]
@@ -188,7 +194,8 @@ def http(container: str, method: str, url: str, body: bytes | None = None,
         f"try:\n  x=urllib.request.urlopen(r,timeout={int(timeout)}); s,b=x.status,x.read()\n"
         "except urllib.error.HTTPError as e: s,b=e.code,e.read()\n"
         "sys.stdout.write('%d\\n'%s); sys.stdout.flush(); sys.stdout.buffer.write(b)\n")
-    proc = subprocess.run(["docker", "exec", "-i", container, "python3", "-c", script, method,
+    engine = ["-H", ENGINE_OF[container]] if ENGINE_OF.get(container) else []
+    proc = subprocess.run(["docker", *engine, "exec", "-i", container, "python3", "-c", script, method,
                            url], input=body or b"", capture_output=True, timeout=timeout + 30,
                           check=False)
     if proc.returncode != 0:

@@ -23,9 +23,15 @@ from components import naming
 from components.site import Site, SiteArgs
 from components.wan import InterSiteNetworks, circuits_of
 
-from replicator.topology import load_edition, stack_settings_from_config
+from replicator.topology import (
+    list_stacks,
+    load_edition,
+    load_stack_settings,
+    stack_settings_from_config,
+)
 
-CONFIG_KEYS = ("edition", "site", "dockerHost", "subnets", "venues", "imageTag", "publish")
+CONFIG_KEYS = ("edition", "site", "dockerHost", "dockerHosts", "wanEncrypted", "subnets", "venues",
+               "imageTag", "publish")
 
 stack = pulumi.get_stack()
 project = pulumi.get_project()
@@ -33,7 +39,9 @@ config = pulumi.Config("replicator")
 root = Path(pulumi.get_root_directory() if hasattr(pulumi, "get_root_directory") else os.getcwd())
 
 raw = {key: config.get(key) for key in CONFIG_KEYS if config.get(key) is not None}
-settings = stack_settings_from_config(raw, source=f"stacks/Pulumi.{stack}.yaml", stack=stack)
+# project_root: the untracked host override (`replicator hosts up`) is laid over the config.
+settings = stack_settings_from_config(raw, source=f"stacks/Pulumi.{stack}.yaml", stack=stack,
+                                      project_root=root)
 topology = load_edition(root, settings.edition)
 settings.check_against(topology)
 
@@ -44,10 +52,16 @@ opts = pulumi.ResourceOptions(providers=[provider])
 wan_owner = topology.wan.owner
 circuits = circuits_of(topology, edition)
 if site == wan_owner:
-    wan = InterSiteNetworks("wan", topology, edition, stack, opts=opts)
+    # Circuits must reach every engine of the edition: overlay networks once there are several.
+    engines = {e for name in list_stacks(root) if name.startswith(f"{edition}-")
+               for e in (settings.engines if name == stack
+                         else load_stack_settings(root, name).engines)}
+    wan = InterSiteNetworks("wan", topology, edition, stack, opts=opts, overlay=len(engines) > 1,
+                            encrypted=settings.wan_encrypted)
     circuit_names: dict[str, pulumi.Input[str]] = {c: n.name for c, n in wan.networks.items()}
     pulumi.export("wanNetworks", {
-        c: {"name": n.name, "id": n.id, "subnet": wan.subnets[c], "services": list(circuits[c])}
+        c: {"name": n.name, "id": n.id, "subnet": wan.subnets[c], "services": list(circuits[c]),
+            "driver": wan.driver}
         for c, n in wan.networks.items()
     })
 else:

@@ -8,18 +8,24 @@ is self-contained and tests can use a temporary project.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from replicator.errors import InputError
-
-PROJECT_FILE = "Pulumi.yaml"
+from replicator.inputs.env import env_path
+from replicator.inputs.project import PROJECT_FILE, read_project_file
 
 
 def find_project_root(start: Path | None = None) -> Path:
-    env = os.environ.get("REPLICATOR_PROJECT")
-    if env:
-        root = Path(env).resolve()
+    """The project root, its Pulumi.yaml checked (exit 2 on a bad one)."""
+    root = _project_root(start)
+    read_project_file(root)
+    return root
+
+
+def _project_root(start: Path | None) -> Path:
+    env = env_path("REPLICATOR_PROJECT")
+    if env is not None:
+        root = env.resolve()
         if not (root / PROJECT_FILE).is_file():
             raise InputError(
                 f"REPLICATOR_PROJECT={env} has no {PROJECT_FILE}",
@@ -42,5 +48,5 @@ def find_project_root(start: Path | None = None) -> Path:
 
 def work_dir(project_root: Path) -> Path:
     """The directory for run-time files (state, locks, keys)."""
-    env = os.environ.get("REPLICATOR_HOME")
-    return Path(env).resolve() if env else project_root / ".replicator"
+    env = env_path("REPLICATOR_HOME")
+    return env.resolve() if env is not None else project_root / ".replicator"

@@ -37,7 +37,7 @@ from replicator.topology import (
     stack_path,
     stack_settings_from_document,
 )
-from replicator.topology.loader import read_yaml
+from replicator.inputs import parse_yaml, read_text
 from replicator.topology.settings import FILE_KEYS, NAMESPACE
 
 # Keys with one value for every stack of an edition (links between sites reach
@@ -114,7 +114,9 @@ def _targets(root: Path, stack: str | None, edition: str | None, key: str,
 
 def _load(root: Path, stack: str) -> StackFile:
     path = stack_path(root, stack)
-    document = read_yaml(path, TopologyError)
+    text = read_text(path, error=TopologyError, what="stack file")
+    parse_yaml(text, path, error=TopologyError)  # the checks a deployment makes, with lines
+    document = YAML(typ="rt").load(text)  # then the round-trip document, to edit
     if not isinstance(document, CommentedMap) or not isinstance(document.get("config"),
                                                                 CommentedMap):
         raise TopologyError("a stack file needs a `config:` mapping with the replicator:* keys",
@@ -185,7 +187,8 @@ def _validate_and_write(root: Path, files: Sequence[StackFile]) -> list[Path]:
     edited = {f.stack: f for f in files}
     settings: dict[str, StackSettings] = {}
     for f in files:
-        s = stack_settings_from_document(f.document, source=f.path, stack=f.stack)
+        s = stack_settings_from_document(f.document, source=f.path, stack=f.stack,
+                                         project_root=root)
         s.check_against(load_edition(root, s.edition))
         settings[f.stack] = s
     for edition in sorted({s.edition for s in settings.values()}):
@@ -195,7 +198,8 @@ def _validate_and_write(root: Path, files: Sequence[StackFile]) -> list[Path]:
                 side_by_side.append(settings[name])
             elif name.startswith(f"{edition}-"):
                 side_by_side.append(stack_settings_from_document(
-                    _load(root, name).document, source=stack_path(root, name), stack=name))
+                    _load(root, name).document, source=stack_path(root, name), stack=name,
+                    project_root=root))
         check_stack_set(side_by_side, load_edition(root, edition))
     for f in edited.values():
         _write_atomically(f.path, dump(f.document))

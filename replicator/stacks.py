@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from replicator.errors import InputError
+from replicator.inputs import check_edition_name, check_stack_name
 from replicator.topology import (
     StackSettings,
     Topology,
@@ -67,8 +68,8 @@ def resolve_targets(project_root: Path, stack: str | None, edition: str | None) 
         raise InputError("give a STACK or --edition, not both",
                          fix="e.g. `replicator up paris2024-itl` or `replicator up --edition paris2024`")
     if stack:
-        return [check_stack(project_root, stack)]
+        return [check_stack(project_root, check_stack_name(stack, "STACK"))]
     if edition:
-        return edition_stacks(project_root, edition)
+        return edition_stacks(project_root, check_edition_name(edition, "--edition"))
     raise InputError("which stack? give a STACK or --edition",
                      fix=f"stacks: {', '.join(list_stacks(project_root)) or 'none'}")

@@ -1,15 +1,25 @@
-"""Live status of the replica: the declared containers and what Docker says of them."""
+"""Live status of the replica: the declared containers, where they run and what Docker says.
+
+Each container's engine is its stack's `dockerHost` (or, for a site spanning
+several engines, the one `place` picks). An engine that does not answer does
+not stop the report: its containers show as `engine down` with the host named.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker import errors as docker_errors
 
-from replicator.errors import EngineUnavailableError
+from replicator.dockerd import client_options
+from replicator.hosts.model import engine_label, engine_names
+from replicator.hosts.override import place
 from replicator.stacks import CheckedStack
+
+ENGINE_DOWN = "engine down"
 
 
 @dataclass
@@ -19,43 +29,74 @@ class ContainerStatus:
     service: str
     tier: str
     container: str
-    state: str  # running | exited | ... | missing
+    state: str  # running | exited | ... | missing | engine down
     networks: list[str]
     stack: str
+    engine: str  # the Docker host URL
+    host: str  # the simulated host, `local`, or the engine address's host part
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _client(host: str) -> docker.DockerClient:
+@dataclass
+class EngineProblem:
+    engine: str
+    host: str
+    error: str
+
+
+def _client(host: str) -> docker.DockerClient | str:
+    """A client, or the reason the engine does not answer."""
     try:
-        client = docker.DockerClient(base_url=host, timeout=30)
+        client = docker.DockerClient(base_url=host, timeout=30, **client_options(host))
         client.ping()
         return client
-    except docker_errors.DockerException as exc:
-        raise EngineUnavailableError(f"cannot reach the Docker engine at {host}: {exc}",
-                                     fix="start it with `replicator engine start`") from exc
+    except (docker_errors.DockerException, OSError) as exc:
+        return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def collect_status(project_root: Path, targets: list[CheckedStack]) -> list[ContainerStatus]:
+def _live(engine: str, stack: str, clients: dict[str, Any]) -> dict[str, Any] | None:
+    if engine not in clients:
+        clients[engine] = _client(engine)
+    client = clients[engine]
+    if isinstance(client, str):
+        return None
+    return {c.name: c for c in client.containers.list(all=True,
+                                                      filters={"label": f"replicator.stack={stack}"})}
+
+
+def collect_status(project_root: Path, targets: list[CheckedStack]
+                   ) -> tuple[list[ContainerStatus], list[EngineProblem]]:
     rows: list[ContainerStatus] = []
+    names = engine_names(project_root)
+    clients: dict[str, Any] = {}
     for target in targets:
         cfg, topo = target.settings, target.topology
-        client = _client(cfg.docker_host)
-        live = {c.name: c for c in client.containers.list(
-            all=True, filters={"label": f"replicator.stack={target.name}"})}
+        engines = cfg.engines
+        live: dict[str, tuple[str, Any]] = {}
+        for engine in engines:
+            found = _live(engine, target.name, clients)
+            live.update({n: (engine, c) for n, c in (found or {}).items()})
         for d in topo.deployed_services(site=cfg.site, venues=cfg.venues):
             for tier in d.tiers:
                 for i in range(1, tier.instances + 1):
                     name = f"{cfg.edition}-{cfg.site}-{d.name}-{tier.kind}-{i}"
-                    c = live.pop(name, None)
+                    engine = place(name, engines) if len(engines) > 1 else engines[0]
+                    _, c = live.pop(name, (engine, None))
+                    down = isinstance(clients.get(engine), str)
                     nets = sorted((c.attrs.get("NetworkSettings") or {}).get("Networks") or {}) if c else []
-                    rows.append(ContainerStatus(cfg.site, d.suite, d.name, tier.kind, name,
-                                                c.status if c else "missing", nets, target.name))
-        for name, c in sorted(live.items()):  # carries our labels but is not declared
+                    state = ENGINE_DOWN if down else (c.status if c else "missing")
+                    rows.append(ContainerStatus(cfg.site, d.suite, d.name, tier.kind, name, state,
+                                                nets, target.name, engine,
+                                                engine_label(engine, names)))
+        for name, (engine, c) in sorted(live.items()):  # carries our labels but is not declared
             labels = c.labels
             rows.append(ContainerStatus(cfg.site, labels.get("replicator.suite", "?"),
                                         labels.get("replicator.service", "?"),
                                         labels.get("replicator.tier", "?"), name,
-                                        f"undeclared ({c.status})", [], target.name))
-    return rows
+                                        f"undeclared ({c.status})", [], target.name, engine,
+                                        engine_label(engine, names)))
+    problems = [EngineProblem(e, engine_label(e, names), c) for e, c in clients.items()
+                if isinstance(c, str)]
+    return rows, problems

@@ -19,8 +19,22 @@ def conformance(expectation, observation):
     return compare(expectation, observation)
 
 
-def test_stack_outputs_match_model(expectation, observation, record):
-    problems = list(expectation.problems) + list(observation.engine_errors.values())
+def _engine_problems(replica, expectation, observation) -> list[str]:
+    """An engine that does not answer: name its host and the containers declared on it."""
+    from replicator.hosts.model import engine_label, engine_names
+
+    names = engine_names(replica.root)
+    out = []
+    for host, error in sorted(observation.engine_errors.items()):
+        stacks = {s.name for s in replica.stacks.values() if s.docker_host == host}
+        on_it = sorted(c.name for c in expectation.all_containers.values() if c.stack in stacks)
+        out.append(f"host {engine_label(host, names)}: {error}; its containers: "
+                   f"{', '.join(on_it) or 'none'}")
+    return out
+
+
+def test_stack_outputs_match_model(replica, expectation, observation, record):
+    problems = list(expectation.problems) + _engine_problems(replica, expectation, observation)
     record("outputs", "stack outputs", problems=problems)
     fail_with("stack outputs", problems)
 

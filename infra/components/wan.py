@@ -5,6 +5,11 @@ joins, so that a container reaches another site only where a link says so
 (a single shared WAN would let every attached container reach every other).
 The owner stack exports the circuits; the other sites find them through a
 StackReference.
+
+When the edition's stacks run on several Docker engines (joined in a Docker
+Swarm), each circuit is an attachable overlay network, made on the owner's
+engine (a swarm manager) and joined by name from the other engines; encrypted
+unless `replicator:wanEncrypted` is false.
 """
 
 from __future__ import annotations
@@ -29,8 +34,13 @@ def circuits_of(topology: Topology, edition: str) -> dict[str, tuple[str, str]]:
 
 class InterSiteNetworks(pulumi.ComponentResource):
     def __init__(self, name: str, topology: Topology, edition: str, stack: str,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, *, overlay: bool = False,
+                 encrypted: bool = True):
         super().__init__("replicator:index:InterSiteNetworks", name, None, opts)
+        if overlay and not encrypted:
+            pulumi.log.warn("the inter-site circuits are overlay networks without encryption: "
+                            "replicator:wanEncrypted is false (`replicator hosts up` sets it when "
+                            "the kernel has no ESP transform)", self)
         circuits = circuits_of(topology, edition)
         subnets = naming.allocate_circuit_subnets(str(topology.wan.supernet), list(circuits))
         self.networks: dict[str, docker.Network] = {}
@@ -38,7 +48,9 @@ class InterSiteNetworks(pulumi.ComponentResource):
             self.networks[cname] = docker.Network(
                 cname,
                 name=cname,
-                driver="bridge",
+                driver="overlay" if overlay else "bridge",
+                attachable=True if overlay else None,  # None: unchanged inputs on one engine
+                options={"encrypted": ""} if overlay and encrypted else None,
                 internal=True,
                 ipam_configs=[docker.NetworkIpamConfigArgs(subnet=subnets[cname])],
                 labels=[docker.NetworkLabelArgs(label=lab["label"], value=lab["value"])
@@ -48,4 +60,5 @@ class InterSiteNetworks(pulumi.ComponentResource):
             )
         self.subnets = subnets
         self.circuits = circuits
+        self.driver = "overlay" if overlay else "bridge"
         self.register_outputs({"circuits": {c: n.name for c, n in self.networks.items()}})

@@ -11,8 +11,10 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from replicator.errors import ReplicatorError
+from replicator.inputs.env import check_environment
 
 app = typer.Typer(
     name="replicator",
@@ -33,6 +35,7 @@ from replicator.cli import configure  # noqa: E402,F401
 from replicator.cli import odf  # noqa: E402,F401
 from replicator.cli import report  # noqa: E402,F401
 from replicator.cli import verify  # noqa: E402,F401
+from replicator.cli import hosts  # noqa: E402,F401
 from replicator.cli import config  # noqa: E402,F401
 
 
@@ -52,11 +55,14 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
 
 def main() -> None:
     try:
+        check_environment()
         # standalone_mode=False: click returns the exit code instead of exiting,
         # and lets our errors through so they are shown without a traceback.
         code = app(standalone_mode=False)
     except ReplicatorError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False)
+        # A Text, not a markup string: the message quotes input ([a-z], [/red]) verbatim.
+        err_console.print(Text.assemble(("error:", "bold red"), " ", exc.render()),
+                          highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("[yellow]interrupted[/]")

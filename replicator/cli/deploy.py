@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,13 +13,14 @@ from rich.table import Table
 
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
-from replicator.engine import Mode, RunResult
-from replicator.engine.display import ConsoleSink
-from replicator.engine.events import RecordingSink
-from replicator.engine.properties import mask, reveal
 from replicator.errors import ExitCode, ReplicatorError
 from replicator.paths import find_project_root, work_dir
 from replicator.stacks import CheckedStack, resolve_targets
+
+if TYPE_CHECKING:  # the engine (pulumi, grpc, docker) loads only once the input is checked
+    from replicator.engine import Mode, RunResult
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
 
 console = Console()
 err = Console(stderr=True)
@@ -54,7 +55,9 @@ def _backend(engine: str, root: Path):
 def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel: int,
               as_json: bool, show_same: bool, refresh: bool = False) -> list[RunResult]:
     """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
-    from replicator.engine import StackRunner
+    from replicator.engine import Mode, StackRunner
+    from replicator.engine.display import ConsoleSink
+    from replicator.engine.events import RecordingSink
     from replicator.engine.multistack import run_stacks
 
     root = find_project_root()
@@ -103,6 +106,12 @@ def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel:
     return results
 
 
+def _modes() -> type[Mode]:
+    from replicator.engine import Mode
+
+    return Mode
+
+
 def _exit_for(results: list[RunResult]) -> None:
     if not results or not all(r.succeeded for r in results):
         raise typer.Exit(int(ExitCode.FAILED))
@@ -114,7 +123,7 @@ def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt =
             show_same: ShowSameOpt = False) -> None:
     """Show what `up` would do, resource by resource, changing nothing."""
     targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().PREVIEW, engine=engine, parallel=parallel, as_json=json_,
                         show_same=show_same))
 
 
@@ -127,14 +136,14 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
     """Create or update the stack's Docker objects to match the program."""
     targets = resolve_targets(find_project_root(), stack, edition)
     if not yes and _interactive():
-        previews = _run_each(targets, Mode.PREVIEW, engine=engine, parallel=parallel,
+        previews = _run_each(targets, _modes().PREVIEW, engine=engine, parallel=parallel,
                              as_json=False, show_same=show_same)
         _exit_for(previews)
         if sum(p.changes for p in previews) == 0 and not refresh:
             console.print("[green]No changes to apply.[/]")
             return
         _confirm("Do you want to perform this update?", yes)
-    _exit_for(_run_each(targets, Mode.UP, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().UP, engine=engine, parallel=parallel, as_json=json_,
                         show_same=show_same, refresh=refresh))
 
 
@@ -145,7 +154,7 @@ def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False
     targets = resolve_targets(find_project_root(), stack, edition)  # _run_each reverses
     names = ", ".join(t.name for t in targets)
     _confirm(f"Delete every resource of {names}?", yes)
-    _exit_for(_run_each(targets, Mode.DESTROY, engine=engine, parallel=parallel, as_json=json_,
+    _exit_for(_run_each(targets, _modes().DESTROY, engine=engine, parallel=parallel, as_json=json_,
                         show_same=False))
 
 
@@ -157,7 +166,7 @@ def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = Fa
             json_: JsonOpt = False, engine: EngineOpt = "auto") -> None:
     """Read the real Docker objects back into the state (finds removed or stopped containers)."""
     targets = resolve_targets(find_project_root(), stack, edition)
-    _exit_for(_run_each(targets, Mode.REFRESH, engine=engine, parallel=8, as_json=json_,
+    _exit_for(_run_each(targets, _modes().REFRESH, engine=engine, parallel=8, as_json=json_,
                         show_same=False))
 
 
@@ -168,6 +177,8 @@ def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: Js
     root = find_project_root()
     resolve_targets(root, stack, None)
     from replicator.engine import StackRunner
+
+    from replicator.engine.properties import mask, reveal
 
     state = StackRunner(root, work_dir(root)).load_state(stack)
     values = reveal(state.outputs) if show_secrets else mask(state.outputs)
@@ -186,27 +197,45 @@ def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: Js
 
 @app.command()
 def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False) -> None:
-    """A table of sites, services, containers and their live state."""
+    """Per stack, its containers: live state, the host (engine) they run on, their networks."""
     from replicator.status import collect_status
 
     root = find_project_root()
     targets = resolve_targets(root, stack, edition)
-    rows = collect_status(root, targets)
+    rows, down = collect_status(root, targets)
     if json_:
         print(json.dumps([r.to_json() for r in rows], indent=2))
     else:
-        table = Table("Site", "Suite", "Service", "Container", "State", "Networks",
-                      title="Replica status", title_justify="left")
-        for r in rows:
-            style = {"running": "green", "missing": "red"}.get(r.state, "yellow")
-            table.add_row(r.site, r.suite, r.service, r.container, f"[{style}]{r.state}[/]",
-                          _network_summary(r.networks))
-        console.print(table)
-        bad = [r for r in rows if r.state != "running"]
-        console.print(f"{len(rows)} containers, {len(rows) - len(bad)} running, "
-                      f"{len(bad)} not running or missing")
+        _print_status(rows)
+    for p in down:
+        err.print(f"[bold red]error:[/] host {p.host}: the engine at {p.engine} does not "
+                  f"answer ({p.error}); its containers: "
+                  + ", ".join(r.container for r in rows if r.engine == p.engine)
+                  + "\n  fix: bring the host back (`replicator hosts up`), then "
+                    "`replicator up` converges")
+    if down:
+        raise typer.Exit(int(ExitCode.ENGINE_UNAVAILABLE))
     if any(r.state != "running" for r in rows):
         raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _print_status(rows: list) -> None:
+    """One table per stack, the `<edition>-<site>-` prefix in the title: fits 80 columns."""
+    for stack in dict.fromkeys(r.stack for r in rows):
+        mine = [r for r in rows if r.stack == stack]
+        hosts = ", ".join(dict.fromkeys(r.host for r in mine))
+        table = Table("Container", "State", "Host", "Networks", title_justify="left",
+                      title=f"{stack} (site {mine[0].site}, host {hosts})")
+        prefix = f"{stack}-"
+        for r in mine:
+            style = {"running": "green", "missing": "red", "engine down": "red"}.get(r.state,
+                                                                                    "yellow")
+            table.add_row(r.container.removeprefix(prefix), f"[{style}]{r.state}[/]", r.host,
+                          _network_summary(r.networks))
+        console.print(table)
+    bad = [r for r in rows if r.state != "running"]
+    console.print(f"{len(rows)} containers on {len({r.engine for r in rows})} engine(s), "
+                  f"{len(rows) - len(bad)} running, {len(bad)} not running or missing")
 
 
 def _network_summary(networks: list[str]) -> str:

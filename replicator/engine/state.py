@@ -15,13 +15,13 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from replicator.engine.secrets import SecretsManager
+from replicator.atomic import write_atomic as _atomic_write
 from replicator.errors import InputError, StackLockedError
 
 STATE_VERSION = 1
@@ -192,26 +192,6 @@ class StateStore:
         with self._write_lock:
             if self.path.exists():
                 self.path.unlink()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def command_line() -> str:

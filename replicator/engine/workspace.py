@@ -10,22 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from replicator.errors import InputError
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        return YAML(typ="safe").load(path.read_text())
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                         line=mark.line + 1 if mark else None,
-                         fix="correct the YAML syntax at that line") from exc
+from replicator.inputs import check_pulumi_stack_name, load_yaml
+from replicator.inputs.project import read_project_file
 
 
 @dataclass(frozen=True)
@@ -38,26 +26,19 @@ class Project:
     @classmethod
     def load(cls, root: Path) -> Project:
         root = root.resolve()
-        path = root / "Pulumi.yaml"
-        if not path.is_file():
-            raise InputError(f"no Pulumi.yaml in {root}", fix="run from the project checkout")
-        data = _load_yaml(path) or {}
-        if not isinstance(data, dict) or not data.get("name"):
-            raise InputError("Pulumi.yaml has no project name", file=path, path="name",
-                             fix="add `name: replicator`")
-        runtime = data.get("runtime")
-        runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
-        if runtime_name != "python":
-            raise InputError(f"runtime {runtime_name!r} is not supported by the embedded engine",
-                             file=path, path="runtime", fix="use `runtime: python`")
-        program = (root / data.get("main", ".")).resolve()
+        file = read_project_file(root)
+        if file.runtime != "python":
+            raise InputError(f"runtime {file.runtime!r} is not supported by the embedded engine",
+                             file=file.path, path="runtime", fix="use `runtime: python`")
+        program = (root / file.main).resolve()
         if program.is_dir():
             program = program / "__main__.py"
         if not program.is_file():
-            raise InputError(f"the program {program} does not exist", file=path, path="main",
+            raise InputError(f"the program {program} does not exist", file=file.path,
+                             path="main",
                              fix="point `main` at the directory holding __main__.py")
-        return cls(root=root, name=str(data["name"]), program=program,
-                   stack_config_dir=(root / data.get("stackConfigDir", ".")).resolve())
+        return cls(root=root, name=file.name, program=program,
+                   stack_config_dir=(root / file.stack_config_dir).resolve())
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -68,6 +49,7 @@ class Project:
 
     def stack_config(self, stack: str) -> tuple[dict[str, str], list[str]]:
         """The flat config map (`<namespace>:<key>` -> string) and its secret keys."""
+        check_pulumi_stack_name(stack)
         path = self.stack_file(stack)
         if not path.is_file():
             known = ", ".join(self.stacks()) or "none"
@@ -75,7 +57,7 @@ class Project:
                 f"no stack named {stack!r}: {path.relative_to(self.root)} does not exist",
                 fix=f"use one of the stacks of this project: {known}",
             )
-        data = _load_yaml(path) or {}
+        data = load_yaml(path, what="stack file") or {}
         if not isinstance(data, dict):
             raise InputError("a stack file must be a mapping with a `config:` key", file=path)
         config: dict[str, str] = {}

@@ -174,10 +174,13 @@ ClientFactory = Callable[[str, int], Any]
 
 def docker_client(host: str, pool: int) -> Any:
     import docker
+
+    from replicator.dockerd import client_options
     from docker import errors as docker_errors
 
     try:
-        client = docker.DockerClient(base_url=host, timeout=60, max_pool_size=max(pool, 1))
+        client = docker.DockerClient(base_url=host, timeout=60, max_pool_size=max(pool, 1),
+                                     **client_options(host))
         client.ping()
         return client
     except docker_errors.DockerException as exc:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from replicator.topology.errors import Problem
-from replicator.topology.paths import PathPart, render_path
+from replicator.inputs.paths import PathPart, render_path
 
 if TYPE_CHECKING:
     from replicator.topology.model import Figure, Location, Service, Topology
@@ -243,6 +243,13 @@ def _check_links(topology: Topology) -> Iterator[Problem]:
                     "use one of its tiers: " + ", ".join(t.kind for t in service.tiers),
                 )
         if not ends_ok:
+            continue
+        if link.source == link.target:
+            yield _problem(
+                ["links", i, "to"],
+                f"link from {link.source} to itself: a tier reaches its own port without a link",
+                "remove the link, or point `to` at another service's tier",
+            )
             continue
         target_tier = services[link.target_service].tier(link.target_tier)
         assert target_tier is not None

@@ -1,27 +1,22 @@
-"""Reading topology files: YAML with line numbers, pydantic errors turned into
-`TopologyError`s that point at the line to fix.
+"""Reading topology files: YAML with line numbers (`replicator.inputs`), pydantic
+errors turned into `TopologyError`s that point at the line to fix.
 """
 
 from __future__ import annotations
 
-import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import yaml as _yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from replicator.inputs import check_edition_name, load_yaml
 from replicator.topology.errors import Problem, TopologyError
 from replicator.topology.model import Topology
-from replicator.topology.paths import PathPart, line_of, render_path
+from replicator.inputs.paths import PathPart, line_of, render_path
 
 TOPOLOGY_DIR = Path("stacks") / "topology"
 
@@ -34,8 +29,13 @@ def list_editions(project_root: Path) -> list[str]:
     return sorted(p.stem for p in (project_root / TOPOLOGY_DIR).glob("*.yaml"))
 
 
-def load_edition(project_root: Path, edition: str) -> Topology:
-    """The topology of `edition`, from ``stacks/topology/<edition>.yaml``."""
+def load_edition(project_root: Path, edition: str, where: str = "--edition") -> Topology:
+    """The topology of `edition`, from ``stacks/topology/<edition>.yaml``.
+
+    The name is checked before it becomes a path (`where` names the argument
+    or file it came from), so `../x` never reaches the file system.
+    """
+    check_edition_name(edition, where)
     path = topology_path(project_root, edition)
     if not path.is_file():
         available = list_editions(project_root)
@@ -58,11 +58,8 @@ def load_topology(path: Path) -> Topology:
             file=path,
             fix="use one of the editions available: " + (", ".join(available) or "(none)"),
         )
-    fast = _fast_load(path)
-    if fast is not None:
-        return fast
-    document = read_yaml(path, TopologyError)
-    if not isinstance(document, CommentedMap):
+    document = load_yaml(path, error=TopologyError, what="topology file")
+    if not isinstance(document, dict):
         raise TopologyError(
             "a topology file is a mapping with edition, sources, wan, sites, locations, "
             "suites and links",
@@ -81,123 +78,6 @@ def load_topology(path: Path) -> Topology:
         raise exc.located(path, lambda p: line_of(document, p)) from None
     topology._source_file = path
     return topology
-
-
-def _fast_load(path: Path) -> Topology | None:
-    """The topology through libyaml, or None to take the slow path that locates errors.
-
-    The round-trip loader keeps the line of every node (what error messages
-    need) but takes about a second on the paris2024 file, and the Pulumi
-    program loads the model on every run. A valid file therefore goes through
-    libyaml (tens of milliseconds); any problem at all, from YAML syntax to a
-    validation error, falls back to the round-trip path, which reports it.
-    """
-    try:
-        data = _yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictCLoader)
-        topology = Topology.model_validate(data)
-    except Exception:  # noqa: BLE001 - the slow path will say exactly what is wrong
-        return None
-    topology._source_file = path
-    return topology
-
-
-class _StrictCLoader(_yaml.CSafeLoader):
-    """libyaml's loader with YAML 1.2 booleans and duplicate keys refused.
-
-    YAML 1.1 reads `NO`, `on` or `y` as booleans where the round-trip (1.2)
-    loader keeps strings; only `true`/`false` are booleans here, so both paths
-    read a file alike. A duplicate key makes the fast path give up.
-    """
-
-    yaml_implicit_resolvers: ClassVar[dict[str, list[Any]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in _yaml.CSafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
-        if len(keys) != len(set(keys)):
-            raise _yaml.constructor.ConstructorError(None, None, "duplicate key", node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-
-_StrictCLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"))
-
-
-def read_yaml(path: Path, error: type[TopologyError]) -> Any:
-    """The round-trip document in `path`; syntax errors name the file and line."""
-    yaml = YAML(typ="rt")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(
-            f"cannot read {path}: {exc}",
-            file=path,
-            fix="check the file's permissions and that it is UTF-8 text",
-        ) from None
-    try:
-        return yaml.load(text)
-    except DuplicateKeyError as exc:
-        raise _duplicate_key_error(exc, text, path, error) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        detail = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise error(
-            f"invalid YAML: {detail}",
-            file=path,
-            line=line,
-            fix="fix the YAML syntax at that line (indentation, quotes, brackets)",
-        ) from None
-    except YAMLError as exc:
-        raise error(f"invalid YAML: {exc}", file=path, fix="fix the YAML syntax") from None
-
-
-def _duplicate_key_error(
-    exc: DuplicateKeyError, text: str, path: Path, error: type[TopologyError]
-) -> TopologyError:
-    """Name the duplicated key by its path (``sources.atos-2023-04-25``), at its second line."""
-    match = re.search(r'duplicate key "(.*?)" with value', exc.problem or "")
-    key = match.group(1) if match else None
-    where: list[PathPart] | None = None
-    first = None
-    context = exc.context_mark
-    if context is not None:
-        # Re-read tolerating duplicates to find the path of the mapping holding the key.
-        tolerant = YAML(typ="rt")
-        tolerant.allow_duplicate_keys = True
-        document = tolerant.load(text)
-        where = _path_of_node_at(document, (context.line, context.column), [])
-        if where is not None and key is not None:
-            first = line_of(document, [*where, key])
-    line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
-    return error(
-        f"duplicate key {key!r}" + (f" (first defined at line {first})" if first else ""),
-        file=path,
-        path=render_path([*where, key]) if where is not None and key is not None else None,
-        line=line,
-        fix="names must be unique here: remove or rename one of them",
-    )
-
-
-def _path_of_node_at(
-    node: Any, mark: tuple[int, int], parts: list[PathPart]
-) -> list[PathPart] | None:
-    lc = getattr(node, "lc", None)
-    if lc is not None and (lc.line, lc.col) == mark and isinstance(node, CommentedMap):
-        return parts
-    children: Any = (
-        node.items()
-        if isinstance(node, CommentedMap)
-        else (enumerate(node) if isinstance(node, CommentedSeq) else ())
-    )
-    for key, child in children:
-        found = _path_of_node_at(child, mark, [*parts, key])
-        if found is not None:
-            return found
-    return None
 
 
 def problems_from_validation(

@@ -25,6 +25,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -47,7 +49,7 @@ def _integral(value: float) -> float:
     return int(value) if float(value).is_integer() else value
 
 
-Number = Annotated[float, Field(ge=0), AfterValidator(_integral)]
+Number = Annotated[float, Strict(), Field(ge=0), AfterValidator(_integral)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 TierKind = Literal["web", "app", "db"]
@@ -64,7 +66,7 @@ class Figure(_Model):
 
     value: Number
     source: str | None = None
-    modelled: bool | None = None
+    modelled: StrictBool | None = None
     basis: str | None = None
 
     @model_validator(mode="after")
@@ -125,7 +127,7 @@ class Edition(_Model):
     competition_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{4}$")]
     host_city: Text
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    year: Annotated[int, Field(ge=1896, le=2100)]
+    year: Annotated[int, Strict(), Field(ge=1896, le=2100)]
     # The public count of competition venues; when given, `locations` must list
     # exactly that many venues.
     competition_venues: Figure | None = None
@@ -134,7 +136,7 @@ class Edition(_Model):
 class EditionHistory(_Model):
     edition: Name
     name: Text
-    year: Annotated[int, Field(ge=1896, le=2100)]
+    year: Annotated[int, Strict(), Field(ge=1896, le=2100)]
     physical_servers: Figure
     note: str | None = None
 
@@ -230,7 +232,7 @@ class Location(_Model):
 
 
 class Port(_Model):
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)]
     protocol: Protocol
 
 
@@ -238,7 +240,7 @@ class Tier(_Model):
     """One tier of a service: `instances` identical containers."""
 
     kind: TierKind
-    instances: Annotated[int, Field(ge=1, le=8)] = 1
+    instances: Annotated[int, Strict(), Field(ge=1, le=8)] = 1
     ports: Annotated[tuple[Port, ...], Field(min_length=1)]
 
     def port(self, number: int) -> Port | None:
@@ -257,7 +259,7 @@ class Service(_Model):
     title: Text
     site: str
     version: Text
-    per_venue: bool = False
+    per_venue: StrictBool = False
     tiers: Annotated[tuple[Tier, ...], Field(min_length=1)]
     production: Production
     _suite: str = PrivateAttr(default="")
@@ -290,7 +292,7 @@ class Link(_Model):
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)]
     protocol: Protocol
     purpose: Text
 

@@ -21,31 +21,34 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from ruamel.yaml.comments import CommentedMap
 
+from replicator.inputs import check_stack_name, load_yaml
+from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, DOCKER_HOST_FIX, docker_host_problem
 from replicator.topology.errors import Problem, TopologyError, invalid
-from replicator.topology.loader import problems_from_validation, read_yaml
+from replicator.topology.loader import problems_from_validation
 from replicator.topology.model import Name, private_network
-from replicator.topology.paths import PathPart, line_of, render_path
+from replicator.inputs.paths import PathPart, line_of, render_path
 
 if TYPE_CHECKING:
     from replicator.topology.model import Topology
 
 STACKS_DIR = Path("stacks")
 NAMESPACE = "replicator"
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 # model field -> key in the stack file (without the namespace)
 FILE_KEYS: dict[str, str] = {
     "edition": "edition",
     "site": "site",
     "docker_host": "dockerHost",
+    "docker_hosts": "dockerHosts",
+    "wan_encrypted": "wanEncrypted",
     "subnets": "subnets",
     "venues": "venues",
     "image_tag": "imageTag",
@@ -53,14 +56,21 @@ FILE_KEYS: dict[str, str] = {
 }
 _FIELD_OF = {key: field for field, key in FILE_KEYS.items()}
 # Pulumi hands these to the program as JSON strings.
-_OBJECT_KEYS = {"subnets", "venues", "publish"}
+_OBJECT_KEYS = {"subnets", "venues", "publish", "dockerHosts"}
 _PREFIX: tuple[PathPart, ...] = ("config",)
 
 VenueCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2}$")]
 # `replicator:venues: all` (or the key left out): every venue of the edition's topology.
 ALL_VENUES = "all"
 PublishKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*/(web|app|db):\d{1,5}$")]
-HostPort = Annotated[int, Field(ge=1024, le=65535)]
+HostPort = Annotated[int, Strict(), Field(ge=1024, le=65535)]
+
+
+def _host_url(value: str) -> str:
+    problem = docker_host_problem(value)
+    if problem:
+        raise invalid(problem, DOCKER_HOST_FIX)
+    return value
 
 
 def _file_path(field: str, *rest: PathPart) -> str:
@@ -99,6 +109,12 @@ class StackSettings(BaseModel):
     edition: Name
     site: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$")]
     docker_host: str = DEFAULT_DOCKER_HOST
+    # A site spanning several engines lists them all (dockerHost is then the first):
+    # its containers are placed on them by name (replicator.hosts.override.place).
+    docker_hosts: list[str] | None = None
+    # Inter-site circuits on overlay networks (an edition on several engines) are
+    # encrypted unless this is false (a kernel without ESP carries nothing encrypted).
+    wan_encrypted: bool = True
     subnets: Subnets
     venues: list[VenueCode] | None = None  # None: every venue of the edition
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = (
@@ -111,13 +127,25 @@ class StackSettings(BaseModel):
     @field_validator("docker_host")
     @classmethod
     def _docker_host(cls, value: str) -> str:
-        if not value.startswith(("unix://", "tcp://", "ssh://", "npipe://")):
-            raise invalid(
-                f"{value!r} is not a Docker host URL",
-                f"use unix://<socket>, tcp://<host>:<port> or ssh://; default "
-                f"{DEFAULT_DOCKER_HOST}",
-            )
+        return _host_url(value)
+
+    @field_validator("docker_hosts")
+    @classmethod
+    def _docker_hosts(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise invalid("an empty engine list places nothing",
+                              "list the site's engines, or omit the key for dockerHost alone")
+            if len(set(value)) != len(value):
+                raise invalid("an engine is listed twice", "list each engine once")
+            for host in value:
+                _host_url(host)
         return value
+
+    @property
+    def engines(self) -> list[str]:
+        """The site's engines: dockerHosts, or dockerHost alone."""
+        return list(self.docker_hosts) if self.docker_hosts else [self.docker_host]
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -152,6 +180,14 @@ class StackSettings(BaseModel):
                     f"{self.edition!r} with site {self.site!r} make {expected!r}",
                     _file_path("site"),
                     f"rename the file to Pulumi.{expected}.yaml, or correct edition/site",
+                )
+            )
+        if self.docker_hosts and self.docker_host not in self.docker_hosts:
+            problems.append(
+                Problem(
+                    f"dockerHost {self.docker_host} is not among dockerHosts",
+                    _file_path("docker_host"),
+                    "make dockerHost the first of dockerHosts (its networks live there)",
                 )
             )
         if self.venues is not None:
@@ -334,7 +370,8 @@ def list_stacks(project_root: Path) -> list[str]:
     )
 
 
-def load_stack_settings(project_root: Path, stack: str) -> StackSettings:
+def load_stack_settings(project_root: Path, stack: str, where: str = "STACK") -> StackSettings:
+    check_stack_name(stack, where)
     path = stack_path(project_root, stack)
     if not path.is_file():
         raise TopologyError(
@@ -343,13 +380,17 @@ def load_stack_settings(project_root: Path, stack: str) -> StackSettings:
             fix="use one of the stacks available: "
             + (", ".join(list_stacks(project_root)) or "(none)"),
         )
-    return stack_settings_from_document(read_yaml(path, TopologyError), source=path, stack=stack)
+    document = load_yaml(path, error=TopologyError, what="stack file")
+    return stack_settings_from_document(document, source=path, stack=stack,
+                                        project_root=project_root)
 
 
-def stack_settings_from_document(document: Any, *, source: Path, stack: str) -> StackSettings:
-    """Settings from a stack file's round-trip document (as read, or as edited in memory)."""
-    config = document.get("config") if isinstance(document, CommentedMap) else None
-    if not isinstance(config, CommentedMap):
+def stack_settings_from_document(document: Any, *, source: Path, stack: str,
+                                 project_root: Path | None = None) -> StackSettings:
+    """Settings from a stack file's document (as read, or as edited in memory by
+    `replicator config`); with `project_root`, the hosts override is laid over it."""
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict):
         raise TopologyError(
             "a stack file needs a `config:` mapping with the replicator:* keys",
             file=source,
@@ -357,20 +398,45 @@ def stack_settings_from_document(document: Any, *, source: Path, stack: str) -> 
             line=line_of(document, "config") or 1,
             fix="start from stacks/Pulumi.paris2024-itl.yaml",
         )
+    if project_root is not None:
+        config = _with_override(config, project_root, stack)
     return _settings(config, source=source, stack=stack, document=document)
 
 
 def stack_settings_from_config(
-    config: Mapping[str, object], *, source: str, stack: str | None = None
+    config: Mapping[str, object], *, source: str, stack: str | None = None,
+    project_root: Path | None = None,
 ) -> StackSettings:
     """Settings from config already read, e.g. by the Pulumi program.
 
     Keys are ``replicator:<key>`` (other namespaces are ignored) or bare
     ``<key>``; object values may be JSON strings. `source` names where the
     config came from (the stack file) in errors; `stack` defaults to
-    ``<edition>-<site>``.
+    ``<edition>-<site>``. With `project_root`, the untracked host override
+    (`replicator hosts up`) is laid over the config.
     """
+    if project_root is not None:
+        config = _with_override(config, project_root, stack)
     return _settings(config, source=Path(source), stack=stack, document=None)
+
+
+def _with_override(config: Mapping[str, object], project_root: Path,
+                   stack: str | None) -> Mapping[str, object]:
+    """The config with `.replicator/hosts/<edition>/override.json` laid over it."""
+    from replicator.hosts.override import override_config  # no Docker import: cheap
+
+    def value(key: str) -> object:
+        return config.get(f"{NAMESPACE}:{key}", config.get(key))
+
+    edition, site = value("edition"), value("site")
+    name = stack or (f"{edition}-{site}" if isinstance(site, str) else "")
+    extra = override_config(project_root, edition, name)
+    if not extra:
+        return config
+    # Drop the file's own spelling of an overridden key (bare or namespaced).
+    kept = {k: v for k, v in config.items()
+            if f"{NAMESPACE}:{str(k).rpartition(':')[2]}" not in extra}
+    return {**kept, **extra}
 
 
 def _settings(

@@ -19,6 +19,7 @@ from typing import Any
 import docker
 from docker import errors as docker_errors
 
+from replicator.dockerd import client_options
 from replicator.engine.diff import Schema
 from replicator.engine.properties import UNKNOWN
 from replicator.engine.providers.base import ProviderError, ReadResult
@@ -83,7 +84,8 @@ class DockerProvider:
         with self._lock:
             if self._api is None:
                 try:
-                    api = docker.APIClient(base_url=self.host, timeout=self._timeout, version="auto")
+                    api = docker.APIClient(base_url=self.host, timeout=self._timeout,
+                                           version="auto", **client_options(self.host))
                 except docker_errors.DockerException as exc:
                     raise ProviderError(
                         f"cannot reach the Docker engine at {self.host}: {exc}. "

@@ -89,7 +89,7 @@ def test_project_without_a_name(tmp_path: Path) -> None:
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     root = make_project(tmp_path, "name: demo\nruntime: python\nmain: [infra\n")
-    with pytest.raises(InputError, match="not valid YAML") as info:
+    with pytest.raises(InputError, match="invalid YAML") as info:
         Project.load(root)
     assert info.value.location.file == root / "Pulumi.yaml"
     assert info.value.location.line is not None and info.value.location.line >= 3

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import os
 import runpy
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,14 +108,33 @@ def stack_config(stack: str) -> dict[str, str]:
 
 
 def run_program(stack: str, *, wan_networks: dict[str, Any] | None = None,
-                config: dict[str, str] | None = None) -> Graph:
+                config: dict[str, str] | None = None, home: Path | None = None) -> Graph:
+    """Run the program under mocks. `home` is REPLICATOR_HOME (default: an empty one, so
+    a host override of the checkout, from `replicator hosts up`, never leaks in)."""
     graph = Graph(stack=stack, config=config if config is not None else stack_config(stack))
     mocks = RecordingMocks(graph, wan_networks)
+    with tempfile.TemporaryDirectory() as empty:
+        old = os.environ.get("REPLICATOR_HOME")
+        os.environ["REPLICATOR_HOME"] = str(home or empty)
+        try:
+            _run(stack, graph, mocks)
+        finally:
+            if old is None:
+                os.environ.pop("REPLICATOR_HOME", None)
+            else:
+                os.environ["REPLICATOR_HOME"] = old
+    return graph
+
+
+def _run(stack: str, graph: Graph, mocks: RecordingMocks) -> None:
 
     def run() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
+            # RPCs a failed earlier run left behind belong to its closed loop: forget them.
+            pulumi_settings.SETTINGS.rpc_manager.clear()
+            pulumi_settings.SETTINGS.outputs.clear()
             pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
                                      organization=ORGANIZATION)
             pulumi.runtime.set_all_config(graph.config)
@@ -125,4 +146,3 @@ def run_program(stack: str, *, wan_networks: dict[str, Any] | None = None,
             asyncio.set_event_loop(None)
 
     contextvars.Context().run(run)
-    return graph

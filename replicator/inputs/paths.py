@@ -2,7 +2,8 @@
 
 A path is the list of keys and indexes from the document root, e.g.
 ``["suites", 0, "services", 2, "site"]`` rendered as ``suites[0].services[2].site``.
-`line_of` finds the 1-based line of a path in a ruamel round-trip document;
+`line_of` finds the 1-based line of a path in a document read by
+`replicator.inputs.load_yaml` (or ruamel's round-trip loader: both carry `lc`);
 when the last step is missing (a required key left out) it answers with the
 line of the deepest part that exists, which is where the fix goes.
 """
@@ -11,10 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 PathPart = str | int
 
@@ -55,14 +54,15 @@ def parse_path(path: str) -> list[PathPart]:
 
 
 def line_of(document: Any, path: str | Sequence[PathPart]) -> int | None:
-    """The 1-based line of `path` in a ruamel round-trip `document`, or None."""
+    """The 1-based line of `path` in a `document` whose collections carry `lc`, or None."""
     parts = parse_path(path) if isinstance(path, str) else list(path)
     node = document
     line = _own_line(node)
     for part in parts:
-        if isinstance(node, CommentedMap) and part in node:  # integer keys in a mapping too
-            position = node.lc.key(part)
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+        located = getattr(node, "lc", None) is not None
+        if located and isinstance(node, Mapping) and part in node:
+            position = node.lc.key(part)  # string or integer keys
+        elif located and isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             position = node.lc.item(part)
         else:
             break
