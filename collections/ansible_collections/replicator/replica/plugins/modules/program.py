@@ -79,7 +79,7 @@ def log_tail(name):
 def ready(params):
     if params["wait_url"]:
         try:
-            with urllib.request.urlopen(params["wait_url"], timeout=3) as resp:
+            with urllib.request.urlopen(params["wait_url"], timeout=10) as resp:
                 code = resp.status
         except urllib.error.HTTPError as exc:
             code = exc.code
