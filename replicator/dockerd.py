@@ -85,31 +85,17 @@ def is_default_local(docker_host: str) -> bool:
     return docker_host.rstrip("/") in _DEFAULT_HOSTS
 
 
-def client_options(docker_host: str) -> dict:
-    """docker-py options an address needs beyond `base_url`.
-
-    tcp:// uses TLS when DOCKER_TLS_VERIFY / DOCKER_CERT_PATH say so (as the docker
-    CLI reads them); ssh:// goes through the `ssh` binary (no paramiko needed).
-    """
-    if docker_host.startswith("tcp://"):
-        from docker.utils import kwargs_from_env
-
-        tls = kwargs_from_env().get("tls")
-        return {"tls": tls} if tls else {}
-    if docker_host.startswith("ssh://"):
-        return {"use_ssh_client": True}
-    return {}
-
-
-def connect(docker_host: str | None = None, *, timeout: int = 60):
-    """A docker-py client for `docker_host` (API version negotiated), or raise."""
-    import docker
+def connect(docker_host: str | None = None, *, timeout: float | None = None):
+    """A docker-py client for `docker_host` (API version negotiated, every call bounded:
+    REPLICATOR_DOCKER_TIMEOUT unless `timeout`), or raise."""
+    from replicator.docker_client import DockerTimeoutError, docker_client
 
     host = resolve_host(docker_host)
     try:
-        client = docker.DockerClient(base_url=host, version="auto", timeout=timeout,
-                                     **client_options(host))
+        client = docker_client(host, timeout=timeout)
         client.ping()
+    except DockerTimeoutError:
+        raise
     except Exception as exc:  # DockerException, requests errors, FileNotFoundError...
         raise EngineUnavailableError(
             f"no Docker engine answers on {host}: {_short(exc)}",

@@ -14,7 +14,8 @@ from typing import Any
 import docker
 from docker import errors as docker_errors
 
-from replicator.dockerd import client_options
+from replicator.docker_client import docker_client
+from replicator.errors import EngineUnavailableError
 from replicator.hosts.model import engine_label, engine_names
 from replicator.hosts.override import place
 from replicator.stacks import CheckedStack
@@ -49,9 +50,11 @@ class EngineProblem:
 def _client(host: str) -> docker.DockerClient | str:
     """A client, or the reason the engine does not answer."""
     try:
-        client = docker.DockerClient(base_url=host, timeout=30, **client_options(host))
+        client = docker_client(host)
         client.ping()
         return client
+    except EngineUnavailableError as exc:  # nothing answers, or not in time
+        return exc.message.splitlines()[0][:200]
     except (docker_errors.DockerException, OSError) as exc:
         return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 

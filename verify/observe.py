@@ -99,11 +99,10 @@ class DockerObserver:
         self._clients: dict[str, Any] = {}
 
     def client(self, host: str) -> Any:
-        import docker
+        from replicator.docker_client import api_client
 
         if host not in self._clients:
-            self._clients[host] = docker.APIClient(base_url=host, timeout=30, version="auto",
-                                                   max_pool_size=self.workers)
+            self._clients[host] = api_client(host, timeout=30, max_pool_size=self.workers)
         return self._clients[host]
 
     def _ours(self, name: str, labels: dict[str, str]) -> bool:

@@ -13,12 +13,12 @@ from verify.conftest import fail_with
 
 
 def _live_engine_ids(replica) -> dict[str, str]:
-    import docker
+    from replicator.docker_client import api_client
 
     out = {}
     for host in replica.docker_hosts():
         try:
-            api = docker.APIClient(base_url=host, timeout=10, version="auto")
+            api = api_client(host, timeout=10)
             out[host] = api.info().get("ID", "")
         except Exception as exc:  # noqa: BLE001 - reported as a finding
             out[host] = f"unreachable: {exc}"

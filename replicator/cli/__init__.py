@@ -37,6 +37,7 @@ from replicator.cli import report  # noqa: E402,F401
 from replicator.cli import verify  # noqa: E402,F401
 from replicator.cli import hosts  # noqa: E402,F401
 from replicator.cli import config  # noqa: E402,F401
+from replicator.cli import campaign  # noqa: E402,F401
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:

@@ -53,7 +53,7 @@ def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = Fals
         path = prepared.inventory_path
         shown = path.relative_to(root) if path.is_relative_to(root) else path
         what = f"{len(hosts)} of {len(prepared.inventory.hosts)}" if limit else str(len(hosts))
-        out.print(f"[bold]configure[/] {prepared.label}: {what} containers, "
+        out.print(f"[bold]configure[/] {escape(prepared.label)}: {what} containers, "
                   f"inventory {escape(str(shown))}", highlight=False)
     progress: dict[int, PassProgress] = {}
 
@@ -122,10 +122,10 @@ def _print_outcome(out: Console, result, seconds: float) -> None:
             return
     changed = last.changed_total if last else 0
     if last is not None and last.check:
-        out.print(f"[green]dry run[/] of {result.prepared.label} in {seconds:.1f} s: "
+        out.print(f"[green]dry run[/] of {escape(result.prepared.label)} in {seconds:.1f} s: "
                   f"{changed} task results would change", highlight=False)
         return
-    out.print(f"[green]configured[/] {result.prepared.label} in {seconds:.1f} s "
+    out.print(f"[green]configured[/] {escape(result.prepared.label)} in {seconds:.1f} s "
               f"(changed {changed} task results)", highlight=False)
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
@@ -97,7 +99,7 @@ def _run_each(targets: list[CheckedStack], verb: Mode, *, engine: str, parallel:
             sink.print_summary(result.steps, preview=verb == Mode.PREVIEW, seconds=result.seconds)
     for result in results:
         if not result.succeeded:
-            out.print(f"[bold red]error:[/] {result.stack}: {result.error}", highlight=False)
+            out.print(f"[bold red]error:[/] {escape(f'{result.stack}: {result.error}')}", highlight=False)
     if any(not r.succeeded for r in results) and verb != Mode.PREVIEW:
         out.print("[dim]The state holds every step that finished: fix the cause and run "
                   "the same command again to finish the job.[/]")
@@ -191,7 +193,7 @@ def outputs(stack: Annotated[str, typer.Argument(help="Stack name.")], json_: Js
     table = Table("Output", "Value", box=None)
     for key, value in sorted(values.items()):
         text = value if isinstance(value, str) else json.dumps(value)
-        table.add_row(key, text if len(text) < 200 else text[:197] + "...")
+        table.add_row(Text(key), Text(text if len(text) < 200 else text[:197] + "..."))
     console.print(table)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from replicator.cli import app
 from replicator.errors import InputError
@@ -68,4 +69,5 @@ def graph(
             file=output,
             fix="choose a writable path for --output",
         ) from None
-    Console(stderr=True).print(f"wrote {fmt.value} graph of {edition} to {output}", highlight=False)
+    Console(stderr=True).print(escape(f"wrote {fmt.value} graph of {edition} to {output}"),
+                              highlight=False)

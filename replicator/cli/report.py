@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
 from replicator.cli import app
 from replicator.cli.options import EditionOpt
@@ -52,9 +54,9 @@ def report(
     else:
         print_summary(result.data, console)
     for w in result.data["warnings"]:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
     for kind, path in result.files.items():
-        out.print(f"[green]wrote[/] {kind}: {path}", highlight=False)
+        out.print(f"[green]wrote[/] {kind}: {escape(str(path))}", highlight=False)
 
 
 def print_summary(data: dict, console: Console) -> None:
@@ -64,8 +66,8 @@ def print_summary(data: dict, console: Console) -> None:
     editions = Table("Edition", "Physical servers", "Origin", title="Servers by edition",
                      title_justify="left")
     for e in data["servers_by_edition"]:
-        editions.add_row(e["name"], fmt(e["physical_servers"]),
-                         e["kind"] + (f" ({e['source']})" if e["source"] else ""))
+        editions.add_row(Text(e["name"]), fmt(e["physical_servers"]),
+                         Text(e["kind"] + (f" ({e['source']})" if e["source"] else "")))
     console.print(editions)
     venues, production = data["venues"], data["production"]
     console.print(
@@ -81,7 +83,7 @@ def print_summary(data: dict, console: Console) -> None:
         f"memory {fmt(replica['memory']['value'] / 2**20, 1)} MiB", highlight=False)
     ratios = Table("Ratio", "Value", title="Consolidation", title_justify="left")
     for r in data["ratios"]:
-        ratios.add_row(r["label"], f"{fmt(r['value'], 2)} {r['unit']}")
+        ratios.add_row(Text(r["label"]), Text(f"{fmt(r['value'], 2)} {r['unit']}"))
     console.print(ratios)
     fp = Table("Per year", "Production", "Replica", title="Energy and CO2e", title_justify="left")
     prod, repl = data["footprint"]["production"], data["footprint"]["replica"]

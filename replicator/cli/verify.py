@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
 
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
@@ -72,19 +73,19 @@ def print_summary(result, out: Console) -> None:
             bad = n.get("failed", 0) + n.get("error", 0)
             cells.append(f"[green]{n.get('passed', 0)}[/]" + (f" [red]{bad} failed[/]" if bad
                                                                else ""))
-        table.add_row(g.site, g.suite, *cells, "[red]FAIL[/]" if g.failed else "[green]pass[/]")
+        table.add_row(escape(g.site), escape(g.suite), *cells, "[red]FAIL[/]" if g.failed else "[green]pass[/]")
     out.print(table)
 
     failures = result.failures
     if failures:
         out.print(f"\n[bold red]{len(failures)} failed check(s):[/]")
         for c in failures[:MAX_FAILURES_SHOWN]:
-            out.print(f"  [red]✗[/] {c.concept}::{c.name}: {c.message}", highlight=False,
+            out.print(f"  [red]✗[/] {escape(f'{c.concept}::{c.name}: {c.message}')}", highlight=False,
                       soft_wrap=True)
         if len(failures) > MAX_FAILURES_SHOWN:
             out.print(f"  ... and {len(failures) - MAX_FAILURES_SHOWN} more in the report")
     if result.error:
-        out.print(f"[bold red]error:[/] {result.error}", highlight=False)
+        out.print(f"[bold red]error:[/] {escape(str(result.error))}", highlight=False)
 
     figures = []
     cov = result.coverage
@@ -114,8 +115,8 @@ def print_summary(result, out: Console) -> None:
                        + ", ".join(f"{k} {v} ms" for k, v in (latency.get('latency_ms') or {})
                                    .items()))
     for line in figures:
-        out.print(f"  {line}", highlight=False, soft_wrap=True)
+        out.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     for kind, path in result.reports.items():
-        out.print(f"  [dim]{kind}: {path}[/]", highlight=False, soft_wrap=True)
+        out.print(f"  [dim]{kind}: {escape(str(path))}[/]", highlight=False, soft_wrap=True)
     colour = "green" if result.passed else "red"
-    out.print(f"[bold {colour}]{result.summary_line()}[/]", highlight=False, soft_wrap=True)
+    out.print(f"[bold {colour}]{escape(result.summary_line())}[/]", highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from replicator.stacks import CheckedStack
 
@@ -90,9 +91,9 @@ def step_report(ctx: ReplicateContext) -> None:
     ctx.results["report"] = result
     print_summary(result.data, ctx.console)
     for warning in result.data["warnings"]:
-        ctx.console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        ctx.console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
     for kind, path in result.files.items():
-        ctx.console.print(f"[green]wrote[/] {kind}: {path}", highlight=False)
+        ctx.console.print(f"[green]wrote[/] {kind}: {escape(str(path))}", highlight=False)
 
 
 # The pipeline, in order.

@@ -27,6 +27,7 @@ from replicator.engine.properties import (
     secretise_like,
     strip_resource_refs,
 )
+from replicator.docker_client import DockerTimeoutError
 from replicator.engine.providers.base import ProviderError
 from replicator.engine.providers.docker import DockerProvider
 from replicator.engine.state import PendingOperation, ResourceState, StackState, StateStore, _now
@@ -113,6 +114,9 @@ class Deployment:
         self.replaced_old: list[ResourceState] = []
         self.gone_for_replacement: set[str] = set()
         self.failed = False
+        # A Docker engine that stopped answering (a call timed out): the run ends with
+        # this error (exit 3) rather than as a failed resource.
+        self.engine_error: DockerTimeoutError | None = None
         self._lock = threading.RLock()
         self._providers: dict[str, DockerProvider] = {}
         self._root_urn = urns.make_urn(stack, project, urns.STACK_TYPE, f"{project}-{stack}", None)
@@ -225,10 +229,19 @@ class Deployment:
             try:
                 self.engines[purn] = provider.engine_info()
             except Exception as exc:  # noqa: BLE001 - reported, not fatal for a provider
+                self._note_engine_fault(exc)
                 self.sink.diagnostic(Diagnostic("warning", f"cannot read engine info of {host}: {exc}", purn))
             self._checkpoint()
             self._emit_done(step)
         return RegisterResult(purn, pid, dict(inputs))
+
+    def _note_engine_fault(self, exc: BaseException) -> None:
+        """Remember the first Docker timeout seen (anywhere in the exception's chain)."""
+        seen: BaseException | None = exc
+        while seen is not None and not isinstance(seen, DockerTimeoutError):
+            seen = seen.__cause__ or seen.__context__
+        if seen is not None and self.engine_error is None:
+            self.engine_error = seen
 
     # ------------------------------------------------------------------ register
     def register(self, goal: Goal) -> RegisterResult:
@@ -326,9 +339,11 @@ class Deployment:
             self.failed = True
             raise StepFailed(f"{goal.type} {goal.name}: {exc}") from exc
         except Exception as exc:  # a bug or an engine fault: still say which resource
-            self._emit_done(step, repr(exc))
+            self._note_engine_fault(exc)
+            text = exc.message if isinstance(exc, DockerTimeoutError) else repr(exc)
+            self._emit_done(step, text)
             self.failed = True
-            raise StepFailed(f"{goal.type} {goal.name}: {exc!r}") from exc
+            raise StepFailed(f"{goal.type} {goal.name}: {text}") from exc
         record = self._record(urn, goal, parent, provider_ref, inputs, outputs, rid, old,
                               keep_created=diff.op in (Op.SAME, Op.UPDATE))
         with self._lock:
@@ -562,6 +577,7 @@ class Deployment:
                         self.gone_for_replacement.add(record.urn)
                 self._emit_done(step)
             except Exception as exc:  # noqa: BLE001 - every failure is reported
+                self._note_engine_fault(exc)
                 self._emit_done(step, str(exc))
                 errors.append(f"{record.type} {urns.name_of(record.urn)}: {exc}")
 
@@ -620,6 +636,7 @@ class Deployment:
                         "info", f"resumed: removed {op.name}, left half-made by an interrupted run",
                         op.urn))
                 except Exception as exc:  # noqa: BLE001
+                    self._note_engine_fault(exc)
                     self.sink.diagnostic(Diagnostic("warning", f"could not clean {op.name}: {exc}", op.urn))
             self.pending.remove(op)
         self._checkpoint()

@@ -8,6 +8,7 @@ status line on a terminal.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from typing import Self
@@ -102,7 +103,7 @@ class ConsoleSink:
     def diagnostic(self, diag: Diagnostic) -> None:
         if diag.severity == "debug":
             return
-        message = self._scrub(diag.message.rstrip())
+        message = self._scrub(_readable(diag.message.rstrip()))
         style = {"error": "red", "warning": "yellow"}.get(diag.severity, "")
         prefix = f"{diag.severity}: " if diag.severity in ("error", "warning") else ""
         where = f"{diag.urn.split('::')[-1]}: " if diag.urn else ""
@@ -124,6 +125,19 @@ class ConsoleSink:
             self.console.print(f"[bold]{self.stack}[/]")
         self.console.print(render_summary(steps, preview=preview))
         self.console.print(f"Duration: {seconds:.1f}s")
+
+
+_RPC_DETAILS = re.compile(r'^\s*details = "(.*)"$', re.M)
+
+
+def _readable(message: str) -> str:
+    """A failed resource seen from the program: the SDK's gRPC traceback says only what
+    the engine said (its `details`), which is all the user needs."""
+    if message.startswith("Traceback") and "_InactiveRpcError" in message:
+        found = _RPC_DETAILS.search(message)
+        if found:
+            return found.group(1)
+    return message
 
 
 def _short_type(type_: str) -> str:

@@ -135,6 +135,8 @@ class StackRunner:
                 deployment.save_final("failed" if error else "succeeded", started_wall)
             if locked:
                 store.release_lock()
+        if deployment is not None and deployment.engine_error is not None:
+            raise deployment.engine_error  # exit 3: the engine, the call, what to do
         outputs = deployment.stack_outputs if deployment else {}
         return RunResult(stack=stack, verb=verb.value, succeeded=not error,
                          steps=list(deployment.steps) if deployment else [],

@@ -168,7 +168,7 @@ class _Progress:
         self._status = None
 
     def say(self, text: str) -> None:
-        self.console.print(f"{self.prefix} {text}", highlight=False, soft_wrap=True)
+        self.console.print(f"{self.prefix} {escape(text)}", highlight=False, soft_wrap=True)
 
     @contextlib.contextmanager
     def working(self, text: str) -> Iterator[None]:
@@ -531,7 +531,7 @@ def prune_images(
             try:
                 client.images.remove(tag, noprune=False)
             except docker.errors.APIError as exc:
-                console.print(f"kept {tag}: {exc.explanation or exc}")
+                console.print(f"kept {tag}: {escape(str(exc.explanation or exc))}")
                 continue
             console.print(f"removed {tag}")
             removed.append(tag)

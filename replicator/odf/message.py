@@ -28,6 +28,7 @@ from replicator_app.odf import (  # noqa: E402 (after apps/ joins sys.path)
     RSC_LENGTH,
     SENT_AT_HEADER,
     VENUES,
+    Unit,
     Header,
     OdfError,
     VenueFeed,
@@ -45,7 +46,7 @@ from replicator_app.odf import (  # noqa: E402 (after apps/ joins sys.path)
 
 __all__ = [
     "DISCIPLINES", "DOCUMENT_TYPES", "HEADER_ORDER", "IDENTITY", "MANDATORY",
-    "RESULT_STATUSES", "RSC_LENGTH", "SENT_AT_HEADER", "VENUES", "Header", "OdfError",
+    "RESULT_STATUSES", "RSC_LENGTH", "SENT_AT_HEADER", "VENUES", "Header", "OdfError", "Unit",
     "VenueFeed", "build", "decode_body", "gzip", "now_attrs", "parse", "parse_rsc",
     "result_message", "rsc", "set_header", "validate",
 ]

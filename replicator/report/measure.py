@@ -173,14 +173,12 @@ ClientFactory = Callable[[str, int], Any]
 
 
 def docker_client(host: str, pool: int) -> Any:
-    import docker
-
-    from replicator.dockerd import client_options
     from docker import errors as docker_errors
 
+    from replicator.docker_client import docker_client as bounded_client
+
     try:
-        client = docker.DockerClient(base_url=host, timeout=60, max_pool_size=max(pool, 1),
-                                     **client_options(host))
+        client = bounded_client(host, max_pool_size=max(pool, 1))
         client.ping()
         return client
     except docker_errors.DockerException as exc:

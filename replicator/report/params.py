@@ -343,11 +343,9 @@ def read_params_file(path: Path) -> list[tuple[str, Any, Setting]]:
     if not path.is_file():
         raise InputError("the parameters file does not exist", file=path,
                          fix="check the path given to --params")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the parameters file: {exc}", file=path,
-                         fix="check its permissions and that it is UTF-8 text") from None
+    from replicator.inputs import parse_yaml, read_text
+
+    text = read_text(path, what="parameters file")  # size, encoding, control characters
     suffix = path.suffix.lower()
     if suffix == ".toml":
         try:
@@ -355,17 +353,7 @@ def read_params_file(path: Path) -> list[tuple[str, Any, Setting]]:
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"invalid TOML: {exc}", file=path, fix=fix_format) from None
     elif suffix in (".yaml", ".yml"):
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-        try:
-            document = YAML(typ="rt").load(text)
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            raise InputError(f"invalid YAML: {exc.problem or exc.context}", file=path,
-                             line=mark.line + 1 if mark else None, fix=fix_format) from None
-        except YAMLError as exc:
-            raise InputError(f"invalid YAML: {exc}", file=path, fix=fix_format) from None
+        document = parse_yaml(text, path)  # depth, aliases, keys, with lines
         if document is None:
             document = {}
     else:
@@ -385,7 +373,7 @@ def read_params_file(path: Path) -> list[tuple[str, Any, Setting]]:
 
 
 def _plain(value: Any) -> Any:
-    """ruamel's scalar subclasses as plain Python values."""
+    """Scalar subclasses (from a YAML loader) as plain Python values."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -395,6 +383,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+MAX_SET_VALUE = 200  # characters: one number or word
 
 
 def parse_set(item: str) -> tuple[str, Any, Setting]:
@@ -410,9 +401,12 @@ def parse_set(item: str) -> tuple[str, Any, Setting]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    if len(raw) > MAX_SET_VALUE:
+        raise InputError(f"--set {key}: the value is {len(raw)} characters long",
+                         fix=f"give one number or word, e.g. --set {key}=1.2")
     try:
         value = YAML(typ="safe").load(raw) if raw.strip() else None
-    except YAMLError:
+    except (YAMLError, RecursionError):  # not YAML (or absurdly nested): take it as text
         value = raw
     if isinstance(value, (Mapping, list)):
         raise InputError(f"--set {key}: {raw!r} is not a single value",

@@ -37,6 +37,9 @@ class Problem:
         return f"{head}: {self.message}" if head else self.message
 
 
+MAX_SHOWN = 10  # problems listed after the first: a message stays short, even for a bad 1 MB file
+
+
 class TopologyError(InputError):
     """A malformed topology file or stack config file (exit code 2).
 
@@ -85,10 +88,12 @@ class TopologyError(InputError):
         if others:
             file = self.location.file
             text += f"\n  {len(others)} more problem(s):"
-            for problem in others:
+            for problem in others[:MAX_SHOWN]:
                 text += f"\n  - {problem.render(file)}"
                 if problem.fix:
                     text += f"\n    fix: {problem.fix}"
+            if len(others) > MAX_SHOWN:
+                text += "\n  ... and more not shown: fix these first, then run again"
         return text
 
 

@@ -19,6 +19,7 @@ from replicator.topology.model import Topology
 from replicator.inputs.paths import PathPart, line_of, render_path
 
 TOPOLOGY_DIR = Path("stacks") / "topology"
+MAX_PROBLEMS = 100  # validation errors located and reported per file
 
 
 def topology_path(project_root: Path, edition: str) -> Path:
@@ -92,7 +93,9 @@ def problems_from_validation(
     `rename` maps a top-level field to the key the file uses (stack config keys
     are camelCase with a namespace); `prefix` is the path of the validated mapping.
     """
-    errors = exc.errors(include_url=False)
+    # A file with thousands of errors is fixed from the top: locating them all
+    # would only slow the refusal down.
+    errors = exc.errors(include_url=False)[:MAX_PROBLEMS]
     locs = [tuple(p for p in e["loc"] if not _is_tag(p)) for e in errors]
     problems = []
     for error, here in zip(errors, locs, strict=True):

@@ -4,9 +4,11 @@ Three sites like production: at the ITL accreditation (web/app/db), the ODF
 distributor and its four consumers (wrs with a web tier, rma, cis, myinfo);
 at the TOC one OVR per venue (AQC, STA); at the CTOC monitoring with a health
 check of every application tier. Service names are those of paris2024, so the
-project's roles apply unchanged. The project links the checkout's roles,
-playbooks and ansible.cfg, copies apps/, and gets its own edition name and subnets
-(see projects.py).
+project's roles apply unchanged. At the ITL also the test tooling
+(test-orchestrator, odf-replayer) a campaign drives. The project links the
+checkout's roles, playbooks, ansible.cfg, campaigns and paris2024's topology and
+schedule (campaign files are checked against them), copies apps/, and gets its
+own edition name and subnets (see projects.py).
 """
 
 from __future__ import annotations
@@ -47,6 +49,18 @@ def games_topology(edition: str, wan_supernet: str) -> dict[str, Any]:
     ]
     links += [{"from": "odf-distributor/app", "to": f"{c}/app", **http,
                "purpose": f"ODF messages to {c}"} for c in ("cis", "myinfo", "wrs", "rma")]
+    # The ITL's test tooling, as in paris2024 (what `replicator campaign run` drives).
+    links += [{"from": "odf-replayer/app", "to": "ovr/app", **http, "purpose": "test load"},
+              {"from": "test-orchestrator/app", "to": "odf-replayer/app", **http,
+               "purpose": "replay scenarios"},
+              {"from": "test-orchestrator/app", "to": "ovr/app", **http,
+               "purpose": "venue scenarios"},
+              {"from": "test-orchestrator/app", "to": "accreditation/app", **http,
+               "purpose": "functional test runs"},
+              {"from": "test-orchestrator/app", "to": "wrs/web", "port": 80,
+               "protocol": "http", "purpose": "published results"}]
+    links += [{"from": "test-orchestrator/app", "to": f"{c}/app", **http,
+               "purpose": "delivered results"} for c in ("cis", "myinfo", "rma")]
     links += [{"from": "monitoring/app", "to": f"{s}/app", **http, "purpose": "health check"}
               for s in ("accreditation", "odf-distributor", "cis", "myinfo", "wrs", "rma",
                         "ovr")]
@@ -66,6 +80,9 @@ def games_topology(edition: str, wan_supernet: str) -> dict[str, Any]:
                 _svc("rma", "itl", app, version="24.7.3")]},
             {"name": "ovr", "title": "OVR", "services": [
                 _svc("ovr", "toc", app, per_venue=True)]},
+            {"name": "itl-tools", "title": "ITL test tooling", "services": [
+                _svc("test-orchestrator", "itl", app, version="24.1.0"),
+                _svc("odf-replayer", "itl", app, version="24.1.0")]},
             {"name": "ctoc", "title": "Supervision", "services": [
                 _svc("monitoring", "ctoc", app, version="24.3.0")]},
         ],
@@ -90,6 +107,12 @@ def make_games_project(root: Path, repo: Path, edition: str,
         config = stack_config(edition, site, index, prefix)
         config["config"]["replicator:venues"] = list(VENUES)
         (stacks / f"Pulumi.{edition}-{site}.yaml").write_text(_dump(config))
+    # The campaign files are paris2024's: they are checked against its topology and
+    # schedule, and run against this edition (`campaign run --edition`).
+    for name in ("topology/paris2024.yaml", "schedule/paris2024.json"):
+        (stacks / name).parent.mkdir(parents=True, exist_ok=True)
+        (stacks / name).symlink_to(repo / "stacks" / name)
+    (root / "campaigns").symlink_to(repo / "campaigns")
     project = TestProject(root=root, edition=edition, topology=games_topology(edition, wan))
     project.write_topology()
     return project

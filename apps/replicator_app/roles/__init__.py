@@ -29,6 +29,9 @@ def role_class(role: str) -> type[Role]:
     if role in ("monitoring", "operations-dashboard"):
         from . import monitoring
         return monitoring.ROLES[role]
+    if role == "test-orchestrator":  # campaign scenarios on top of misc's orchestrator
+        from .campaign import CampaignOrchestratorRole
+        return CampaignOrchestratorRole
     from . import misc
     if role in misc.ROLES:
         return misc.ROLES[role]

@@ -19,10 +19,11 @@ from typing import Any
 import docker
 from docker import errors as docker_errors
 
-from replicator.dockerd import client_options
+from replicator.docker_client import DockerTimeoutError, api_client
 from replicator.engine.diff import Schema
 from replicator.engine.properties import UNKNOWN
 from replicator.engine.providers.base import ProviderError, ReadResult
+from replicator.errors import EngineUnavailableError
 
 NETWORK = "docker:index/network:Network"
 CONTAINER = "docker:index/container:Container"
@@ -69,7 +70,7 @@ class DockerProvider:
 
     package = "docker"
 
-    def __init__(self, host: str, *, timeout: int = 120) -> None:
+    def __init__(self, host: str, *, timeout: float | None = None) -> None:
         self.host = host
         self._timeout = timeout
         self._api: docker.APIClient | None = None
@@ -84,11 +85,12 @@ class DockerProvider:
         with self._lock:
             if self._api is None:
                 try:
-                    api = docker.APIClient(base_url=self.host, timeout=self._timeout,
-                                           version="auto", **client_options(self.host))
-                except docker_errors.DockerException as exc:
+                    api = api_client(self.host, timeout=self._timeout)
+                except DockerTimeoutError:
+                    raise  # exit 3 with the engine and the call, not a resource failure
+                except EngineUnavailableError as exc:
                     raise ProviderError(
-                        f"cannot reach the Docker engine at {self.host}: {exc}. "
+                        f"cannot reach the Docker engine at {self.host}: {exc.message}. "
                         "Start it with `replicator engine start` (or scripts/setup.sh)"
                     ) from exc
                 self._api = api

@@ -1,4 +1,5 @@
-"""One deployed and configured games edition for the whole module (it takes minutes).
+"""One deployed and configured games edition for the whole package (it takes
+minutes): the configure tests, then the campaign smoke run, share it.
 
 CI starts from nothing: the fixture builds the images (a no-op when they are
 current), deploys the three stacks of a fresh `it<hex>` edition with its own
@@ -84,7 +85,7 @@ def _used_subnets(client: docker.DockerClient) -> list[str]:
             for cfg in ((n.get("IPAM") or {}).get("Config") or []) if cfg.get("Subnet")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def games(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient,
           images: None) -> Iterator[Games]:
     os.environ.pop("REPLICATOR_SECRETS_KEY", None)  # the project keeps its own key file

@@ -125,7 +125,7 @@ def test_plan_names_are_unique_short_and_managers_lead_each_site(tmp_path: Path)
 
 
 def test_client_options_per_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from replicator.dockerd import client_options
+    from replicator.docker_client import client_options
 
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")
@@ -159,3 +159,25 @@ def test_verify_names_the_down_host_and_its_containers(home: Path) -> None:
     observation = NS(engine_errors={toc: f"cannot reach the Docker engine at {toc}: refused"})
     [problem] = _engine_problems(replica, expectation, observation)
     assert problem.startswith("host toc: cannot reach") and "ovr-aqc-app-1" in problem
+
+
+def test_status_fits_80_columns_with_every_name_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from replicator.cli import deploy
+    from replicator.status import ContainerStatus
+
+    topo_names = ["venue-results-monitor-app-1", "operations-dashboard-web-1",
+                  "competition-schedule-db-1"]
+    rows = [ContainerStatus("toc", "ods", n.rsplit("-", 2)[0], n.split("-")[-2],
+                            f"paris2024-toc-{n}", "running",
+                            ["paris2024-toc-lan", "paris2024-toc-edge",
+                             *[f"paris2024-wan-a--b{i}" for i in range(19)]],
+                            "paris2024-toc", "unix:///run/rh/paris2024-toc.sock", "toc")
+            for n in topo_names]
+    console = Console(width=80, record=True, force_terminal=False)
+    monkeypatch.setattr(deploy, "console", console)
+    deploy._print_status(rows)
+    text = console.export_text()
+    assert "…" not in text and all(n in text for n in topo_names)
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Benchmark: how fast, and in how much memory, bad input is refused.
+
+    .venv/bin/python bench/bad_input_bench.py [--repeat 3]
+
+Runs the real CLI (`python -m replicator preview ...`) in a subprocess on a
+temporary copy of the project with one input broken, and prints for each case
+the exit code, the median wall time and the child's peak RSS (from wait4),
+against the targets: refused in < 2 s and < 200 MB. The cases: a 50 MB
+topology and stack file (refused by size before reading), a topology
+just under the size limit whose every added entry is wrong (the slowest refusal the
+limit allows), 1000-deep nesting, a YAML bomb, and for scale a whole preview
+of the valid paris2024 file (no Docker call is needed for it).
+Figures are inflated when others load the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from replicator.inputs import MAX_FILE_BYTES  # noqa: E402 - after the path is set
+TOPOLOGY = Path("stacks/topology/paris2024.yaml")
+ITL = Path("stacks/Pulumi.paris2024-itl.yaml")
+MB = 1024 * 1024
+TARGET_SECONDS, TARGET_MB = 2.0, 200
+
+
+def pad(file: Path, size: int) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        line = b"# padding, valid YAML all the same\n"
+        with (root / file).open("ab") as fh:
+            fh.write(line * (size // len(line) + 1))
+    return edit
+
+
+def wrong_entries(root: Path) -> None:
+    """Sources up to just under the size limit, each with an unknown key and a bad date."""
+    path = root / TOPOLOGY
+    text = path.read_text()
+    entry = "  bad-{i}: {{title: Bad, publisher: Nobody, date: 'soon', oops: 1}}\n"
+    block, i = [], 0
+    size = len(text.encode())
+    while size < MAX_FILE_BYTES - 200:
+        line = entry.format(i=i)
+        block.append(line)
+        size += len(line)
+        i += 1
+    path.write_text(text.replace("sources:\n", "sources:\n" + "".join(block), 1))
+
+
+def deep(root: Path) -> None:
+    with (root / TOPOLOGY).open("a") as fh:
+        fh.write("deep: " + "[" * 1000 + "]" * 1000 + "\n")
+
+
+def bomb(root: Path) -> None:
+    lines = ["lol: &a [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(9)]
+    with (root / TOPOLOGY).open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+CASES: list[tuple[str, tuple[str, ...], Callable[[Path], None] | None]] = [
+    ("topology file of 50 MB", ("--edition", "paris2024"), pad(TOPOLOGY, 50 * MB)),
+    ("stack file of 50 MB", ("paris2024-itl",), pad(ITL, 50 * MB)),
+    (f"topology of {MAX_FILE_BYTES // 1024} KiB, every entry wrong", ("--edition", "paris2024"),
+     wrong_entries),
+    ("nesting 1000 deep", ("--edition", "paris2024"), deep),
+    ("YAML bomb (10^9 values)", ("--edition", "paris2024"), bomb),
+    ("valid paris2024 (whole preview, for scale)", ("--edition", "paris2024"), None),
+]
+
+
+def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLICATOR_", "DOCKER_"))}
+    env.update(REPLICATOR_PROJECT=str(root), REPLICATOR_HOME=str(root / ".replicator"),
+               DOCKER_HOST=f"unix://{root}/nobody.sock", REPLICATOR_DOCKER_TIMEOUT="5")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "replicator", "preview", *argv], cwd=root,
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, seconds, usage.ru_maxrss / 1024  # KiB -> MiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'case':45} {'exit':>4} {'median s':>9} {'peak RSS MiB':>13}  target < "
+          f"{TARGET_SECONDS:g} s, < {TARGET_MB} MB")
+    with tempfile.TemporaryDirectory(prefix="bad-input-bench-") as tmp:
+        for index, (name, argv, edit) in enumerate(CASES):
+            root = Path(tmp) / str(index)
+            root.mkdir()
+            shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+            shutil.copytree(REPO / "stacks", root / "stacks")
+            (root / "infra").symlink_to(REPO / "infra")
+            if edit is not None:
+                edit(root)
+            runs = [run_once(root, argv) for _ in range(args.repeat)]
+            codes = {code for code, _, _ in runs}
+            seconds = statistics.median(s for _, s, _ in runs)
+            rss = max(r for _, _, r in runs)
+            ok = seconds < TARGET_SECONDS and rss < TARGET_MB
+            print(f"{name:45} {','.join(map(str, sorted(codes))):>4} {seconds:9.2f} {rss:13.0f}"
+                  f"  {'ok' if ok else 'OVER'}")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
