@@ -75,7 +75,8 @@ def prepare(root: Path, targets: Sequence[CheckedStack], label: str | None = Non
     directory.chmod(0o700)
     from replicator.images.recipes import app_version
 
-    inventory.data["all"]["vars"]["replicator_app_version"] = app_version(root)
+    # The version the image build bakes in (apps/ of the checkout replicator runs from).
+    inventory.data["all"]["vars"]["replicator_app_version"] = app_version()
     label = label or (targets[0].name if len(targets) == 1 else edition)
     path = inventory.write(directory / "inventory" / f"{label}.yml")
     db_services = sorted(set(inventory.db_services) | set(_db_services(targets)))
