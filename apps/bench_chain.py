@@ -3,6 +3,7 @@
 wrs, rma, each a real `python3 -m replicator_app` process with its own temp data dir.
 
     python3 apps/bench_chain.py [--seconds 60] [--rate 1000]
+    python3 apps/bench_chain.py --knee [--seconds 20]     # rates up to the knee
 
 The OVR generates its venue's realistic traffic at a constant arrival rate,
 --rate for --seconds (POST /odf/generate): message i is due at start + i/rate
@@ -10,7 +11,11 @@ and carries that due time, each consumer records its commit time, so a sender
 that falls behind counts in the latency. Prints what was sent and acknowledged,
 how far the sender fell behind schedule, p50/p90/p99 venue-to-consumer latency,
 messages lost (acknowledged by the distributor but missing at a consumer) and
-the CPU each process used. Standard library only; no PostgreSQL.
+the CPU and memory of each process, beside the figures of the hand-written
+service this one replaced. --knee raises the rate step by step and prints the
+highest one that still met the target (the knee). The bench itself uses the
+standard library only; the roles run on the app's libraries (aiohttp,
+prometheus-client, tenacity), no PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from pathlib import Path
 APPS = Path(__file__).resolve().parent
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The hand-written service (own HTTP, log segments, metrics) at 1,000 msg/s, as
+# measured before the move to aiohttp/SQLite: RSS MB, % of one core.
+OLD_FIGURES = {"odf-distributor": (90.0, 48.0)}
+TARGET_P99_MS = 350.0
+KNEE_RATES = (500, 1000, 1500, 2000, 2500, 3000, 4000)
 
 
 def free_port() -> int:
@@ -192,7 +202,7 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
             "drained_after_s": round(drained, 2),
             "lost": {c: gen["sent"] - got[c] for c in CONSUMERS},
             "latency_ms": latency,
-            "distributor_fsyncs": dstat["log"]["fsyncs"],
+            "distributor_commits": dstat["log"]["commits"],
             "intake_latency_ms": {k: dstat["intake_latency"].get(k)
                                   for k in ("p50_ms", "p99_ms", "max_ms")},
             "cpu_percent": {r: round((cpu1[r] - cpu0.get(r, 0)) / drained * 100, 1)
@@ -207,27 +217,17 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--python", default=sys.executable,
-                        help="interpreter that runs the roles (default: this one)")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
-    parser.add_argument("--linger", type=float, default=None,
-                        help="distributor deliver_linger, seconds (default: the role's)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    result = run(args.seconds, args.rate, args.python, args.connections, args.synchronous,
-                 args.keep, args.linger)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    wrs = result["latency_ms"]["wrs"]
+def met(result: dict) -> tuple[bool, bool]:
+    """(the offered load was absorbed, and with p99 venue->WRS within target and 0 lost)."""
+    kept_up = result["sent"] == result["requested"]["count"] and not result["failed"]
+    p99 = result["latency_ms"]["wrs"]["p99_ms"]
+    clean = p99 is not None and p99 <= TARGET_P99_MS and not any(result["lost"].values())
+    return kept_up, kept_up and clean
+
+
+def print_run(result: dict, rate: float, seconds: float) -> None:
     behind = result["behind_schedule_ms"]
-    print(f"offered {args.rate:g} msgs/s for {args.seconds:g} s: sent {result['sent']} of "
+    print(f"offered {rate:g} msgs/s for {seconds:g} s: sent {result['sent']} of "
           f"{result['requested']['count']} (failed {result['failed']}); last sent at "
           f"{result['send_seconds']} s, last acknowledged at {result['seconds']} s: "
           f"{result['msgs_per_s']} msgs/s acknowledged; sender behind schedule p99 "
@@ -239,19 +239,76 @@ def main() -> int:
         print(f"  {c:7s} count {lat['count']}  p50 {lat['p50_ms']} ms  p90 {lat['p90_ms']} ms  "
               f"p99 {lat['p99_ms']} ms  max {lat['max_ms']} ms  lost {result['lost'][c]}")
     print(f"  venue -> distributor (last 10,000): {result['intake_latency_ms']}; "
-          f"distributor fsyncs {result['distributor_fsyncs']}")
-    print("  cpu % of one core: " + ", ".join(f"{r} {v}" for r, v in
-                                               result["cpu_percent"].items()))
-    print("  memory (RSS MB): " + ", ".join(f"{r} {v}" for r, v in result["rss_mb"].items()))
+          f"distributor queue commits {result['distributor_commits']}")
+    print_resources(result, rate)
     print(f"  machine: {result['cores']} cores, load average (1 min) "
           f"{result['load_average_1m']['before']} before, {result['load_average_1m']['after']} "
           "after (includes this benchmark's own processes)")
+
+
+def print_resources(result: dict, rate: float) -> None:
+    print(f"  {'process':16s} {'cpu % of a core':>16s} {'RSS MB':>8s}   before (1,000 msg/s)")
+    for role, cpu in result["cpu_percent"].items():
+        old = OLD_FIGURES.get(role)
+        was = f"{old[1]:g} %, {old[0]:g} MB" if old else "-"
+        print(f"  {role:16s} {cpu:>16} {result['rss_mb'][role]:>8}   {was}")
+    if rate != 1000:
+        print("  (the before figures are at 1,000 msg/s; this run offered "
+              f"{rate:g} msg/s)")
+
+
+def knee(args: argparse.Namespace) -> int:
+    """Raise the rate until the target is missed; the last rate that met it is the knee."""
+    rows, best = [], 0.0
+    for rate in KNEE_RATES:
+        result = run(args.seconds, rate, args.python, args.connections, args.synchronous,
+                     False, args.linger)
+        absorbed, ok = met(result)
+        wrs = result["latency_ms"]["wrs"]
+        rows.append((rate, result["msgs_per_s"], wrs["p50_ms"], wrs["p99_ms"],
+                     sum(result["lost"].values()), absorbed, ok,
+                     result["cpu_percent"].get("odf-distributor"),
+                     result["rss_mb"].get("odf-distributor")))
+        print(f"  {rate:>6g} msg/s offered: {result['msgs_per_s']} acknowledged, p99 "
+              f"venue->WRS {wrs['p99_ms']} ms, lost {rows[-1][4]}, distributor cpu "
+              f"{rows[-1][7]} %, {'met' if ok else 'NOT met'}", flush=True)
+        if not ok:
+            break
+        best = rate
+    print(f"knee: {best:g} msg/s is the highest offered rate that met p99 venue->WRS <= "
+          f"{TARGET_P99_MS:g} ms with 0 lost ({args.seconds:g} s per step; the next step "
+          "missed it)" if best else "knee: not even the first step met the target")
+    return 0 if best >= 1000 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter that runs the roles (default: this one)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
+    parser.add_argument("--linger", type=float, default=None,
+                        help="distributor deliver_linger, seconds (default: the role's)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
+    parser.add_argument("--knee", action="store_true",
+                        help=f"step the rate through {', '.join(map(str, KNEE_RATES))} msg/s "
+                             "until the target is missed (--seconds per step)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.knee:
+        return knee(args)
+    result = run(args.seconds, args.rate, args.python, args.connections, args.synchronous,
+                 args.keep, args.linger)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print_run(result, args.rate, args.seconds)
     # Constant arrival rate (as k6's executor of that name): the load was sustained when
     # every due message went out and was acknowledged; lateness is in the latency.
-    kept_up = result["sent"] == result["requested"]["count"] and not result["failed"]
-    clean = wrs["p99_ms"] is not None and not any(result["lost"].values())
-    target = (kept_up and clean and args.rate >= 1000 and args.seconds >= 60
-              and wrs["p99_ms"] <= 350)
+    kept_up, ok = met(result)
+    target = ok and args.rate >= 1000 and args.seconds >= 60
     print(f"offered load {'absorbed' if kept_up else 'NOT absorbed'}; "
           f"target (>= 1000 msgs/s for 60 s, p99 venue->WRS <= 350 ms, 0 lost) "
           f"{'met' if target else 'NOT met'}")

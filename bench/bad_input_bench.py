@@ -5,7 +5,8 @@
 
 Runs the real CLI (`python -m replicator preview ...`) in a subprocess on a
 temporary copy of the project with one input broken, and prints for each case
-the exit code, the median wall time and the child's peak RSS (from wait4),
+the exit code, the median wall time, its CPU time (user + system: what the
+refusal costs when others load the machine) and the child's peak RSS (wait4),
 against the targets: refused in < 2 s and < 200 MB. The cases: a 50 MB
 topology and stack file (refused by size before reading), a topology
 just under the size limit whose every added entry is wrong (the slowest refusal the
@@ -82,7 +83,7 @@ CASES: list[tuple[str, tuple[str, ...], Callable[[Path], None] | None]] = [
 ]
 
 
-def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float]:
+def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLICATOR_", "DOCKER_"))}
     env.update(REPLICATOR_PROJECT=str(root), REPLICATOR_HOME=str(root / ".replicator"),
                DOCKER_HOST=f"unix://{root}/nobody.sock", REPLICATOR_DOCKER_TIMEOUT="5")
@@ -93,14 +94,15 @@ def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, seconds, usage.ru_maxrss / 1024  # KiB -> MiB
+    cpu = usage.ru_utime + usage.ru_stime  # what the refusal costs, whatever the load
+    return proc.returncode, seconds, cpu, usage.ru_maxrss / 1024  # KiB -> MiB
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'case':45} {'exit':>4} {'median s':>9} {'peak RSS MiB':>13}  target < "
+    print(f"{'case':45} {'exit':>4} {'median s':>9} {'CPU s':>6} {'peak RSS MiB':>13}  target < "
           f"{TARGET_SECONDS:g} s, < {TARGET_MB} MB")
     with tempfile.TemporaryDirectory(prefix="bad-input-bench-") as tmp:
         for index, (name, argv, edit) in enumerate(CASES):
@@ -112,11 +114,13 @@ def main() -> None:
             if edit is not None:
                 edit(root)
             runs = [run_once(root, argv) for _ in range(args.repeat)]
-            codes = {code for code, _, _ in runs}
-            seconds = statistics.median(s for _, s, _ in runs)
-            rss = max(r for _, _, r in runs)
+            codes = {code for code, _, _, _ in runs}
+            seconds = statistics.median(s for _, s, _, _ in runs)
+            cpu = statistics.median(c for _, _, c, _ in runs)
+            rss = max(r for _, _, _, r in runs)
             ok = seconds < TARGET_SECONDS and rss < TARGET_MB
-            print(f"{name:45} {','.join(map(str, sorted(codes))):>4} {seconds:9.2f} {rss:13.0f}"
+            print(f"{name:45} {','.join(map(str, sorted(codes))):>4} {seconds:9.2f} {cpu:6.2f} "
+                  f"{rss:13.0f}"
                   f"  {'ok' if ok else 'OVER'}")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

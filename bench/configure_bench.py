@@ -27,7 +27,8 @@ The ODF chain (--odf): the venue OVRs share --rate and all run
 the fan-out is drained and the figures read: messages acknowledged and per
 second over the OVRs' own window, how far the senders fell behind schedule,
 p50/p99 OVR->WRS and OVR->RMA latency (from each message's due time to the
-consumer's commit), and messages lost. Traffic stays inside the project's
+consumer's commit), messages lost, and the CPU and memory of each chain
+process. Traffic stays inside the project's
 containers (docker exec), as the platform rules require.
 """
 
@@ -155,6 +156,9 @@ def print_scale(r: dict[str, Any]) -> None:
 
 
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")
+# The hand-written service (own HTTP, log segments, metrics) at 1,000 msg/s, as
+# measured before the move to aiohttp/SQLite: RSS MB, % of one core.
+OLD_FIGURES = {"odf-distributor": (90.0, 48.0)}
 # container -> the Docker host of its stack (an edition may span several engines)
 ENGINE_OF: dict[str, str] = {}
 
@@ -194,8 +198,7 @@ def http(container: str, method: str, url: str, body: bytes | None = None,
         f"try:\n  x=urllib.request.urlopen(r,timeout={int(timeout)}); s,b=x.status,x.read()\n"
         "except urllib.error.HTTPError as e: s,b=e.code,e.read()\n"
         "sys.stdout.write('%d\\n'%s); sys.stdout.flush(); sys.stdout.buffer.write(b)\n")
-    engine = ["-H", ENGINE_OF[container]] if ENGINE_OF.get(container) else []
-    proc = subprocess.run(["docker", *engine, "exec", "-i", container, "python3", "-c", script, method,
+    proc = subprocess.run(["docker", *engine_args(container), "exec", "-i", container, "python3", "-c", script, method,
                            url], input=body or b"", capture_output=True, timeout=timeout + 30,
                           check=False)
     if proc.returncode != 0:
@@ -205,6 +208,25 @@ def http(container: str, method: str, url: str, body: bytes | None = None,
         return int(head), json.loads(rest)
     except ValueError:
         return int(head), rest.decode(errors="replace")
+
+
+def engine_args(container: str) -> list[str]:
+    """`-H <engine>` when the container's stack runs on another Docker engine."""
+    return ["-H", ENGINE_OF[container]] if ENGINE_OF.get(container) else []
+
+
+def app_usage(container: str) -> tuple[float, float]:
+    """(RSS MB, CPU seconds so far) of the container's application process."""
+    proc = subprocess.run(["docker", *engine_args(container), "exec", container, "ps", "-eo",
+                           "rss=,time=,args="],
+                          capture_output=True, text=True, timeout=60, check=False)
+    for line in proc.stdout.splitlines():
+        if "replicator_app" in line:
+            rss, cputime = line.split()[:2]
+            days, _, clock = cputime.rpartition("-")
+            h, m, sec = (int(x) for x in clock.split(":"))
+            return round(int(rss) / 1024, 1), (int(days or 0) * 24 + h) * 3600 + m * 60 + sec
+    return 0.0, 0.0
 
 
 def odf_load(replica: Replica, duration: float, total_rate: float) -> dict[str, Any]:
@@ -220,6 +242,9 @@ def odf_load(replica: Replica, duration: float, total_rate: float) -> dict[str, 
         return all(c["queue_depth"] == 0 for c in status["consumers"].values())
 
     before = distinct()
+    chain = {"odf-distributor": distributor, **consumers,
+             **{o: replica.container(o) for o in replica.ovrs()}}
+    cpu_before = {name: app_usage(c)[1] for name, c in chain.items()}
     since = time.time()
     if not replica.ovrs():
         sys.exit("no venue OVR in the deployed stacks: deploy the edition first "
@@ -244,6 +269,8 @@ def odf_load(replica: Replica, duration: float, total_rate: float) -> dict[str, 
     while not drained() and time.monotonic() < deadline:
         time.sleep(1)
     drain_seconds = time.monotonic() - started - stream_seconds
+    usage = {name: app_usage(c) for name, c in chain.items()}
+    busy = stream_seconds + drain_seconds
     after = distinct()
     sent = sum(r[1]["sent"] for r in results.values() if r[0] == 200)
     failed = sum(r[1]["failed"] for r in results.values() if r[0] == 200)
@@ -268,9 +295,24 @@ def odf_load(replica: Replica, duration: float, total_rate: float) -> dict[str, 
         "stream_seconds": round(stream_seconds, 1), "drain_seconds": round(drain_seconds, 1),
         "latency": latency,
         "lost": {c: sent - (after[c] - before[c]) for c in consumers},
+        # ps counts whole CPU seconds: good enough over a 60 s load.
+        "processes": {name: {"rss_mb": rss, "cpu_percent": round(
+            (cpu - cpu_before[name]) / busy * 100, 1) if busy else None}
+            for name, (rss, cpu) in usage.items()},
         "ovr_reports": {o: {k: v for k, v in r[1].items() if k != "document_codes"}
                         if isinstance(r[1], dict) else r[1] for o, r in results.items()},
     }
+
+
+def print_processes(processes: dict[str, dict], rate: float) -> None:
+    print(f"            {'process':16s} {'cpu % of a core':>16s} {'RSS MB':>8s}   "
+          "before (1,000 msg/s)")
+    for name, p in processes.items():
+        old = OLD_FIGURES.get(name)
+        was = f"{old[1]:g} %, {old[0]:g} MB" if old else "-"
+        print(f"            {name:16s} {p['cpu_percent']!s:>16s} {p['rss_mb']:>8}   {was}")
+    if rate != 1000:
+        print(f"            (the before figures are at 1,000 msg/s; this run offered {rate:g})")
 
 
 def _ms(body: dict, key: str) -> str:
@@ -292,6 +334,7 @@ def print_odf(odf: dict[str, Any]) -> None:
         print(f"            OVR->{c}: p50 {_ms(body, 'p50')}  p99 {_ms(body, 'p99')}  "
               f"(n={body.get('count', '?')})")
     print(f"            lost: {odf['lost']}")
+    print_processes(odf["processes"], odf["offered_rate"])
     print("            (latency from each message's due time to the consumer's commit)")
 
 

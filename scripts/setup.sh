@@ -2,9 +2,11 @@
 # Set up replicator on a Debian 12 machine, as root. Idempotent: a second run
 # checks everything and changes nothing (a few seconds).
 #
-#   1. apt: docker.io (the engine) and debootstrap, if missing
+#   1. apt: docker.io (the engine), debootstrap and PostgreSQL 15 (the app's OMS tests
+#      run a throwaway cluster), if missing
 #   2. .venv in the project root (python3 on PATH), if missing
-#   3. pip install -e '.[test,configure]' unless pyproject.toml is unchanged since last time
+#   3. pip install -e '.[test,configure,app]' unless pyproject.toml is unchanged since last
+#      time (app: the application service's libraries, pinned to Debian bookworm's)
 #   4. replicator engine start   (dockerd in the background, no systemd needed)
 #   5. replicator image build    (only images whose recipe changed)
 #
@@ -61,6 +63,8 @@ step "system packages"
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# The application tests start their own PostgreSQL cluster on a loopback port.
+[ -x /usr/lib/postgresql/15/bin/postgres ] && [ -x /usr/bin/psql ] || missing+=(postgresql-15)
 # The report's browser test renders the HTML report in a real headless Chromium.
 if [ "$with_browser" -eq 1 ] && [ ! -x /usr/bin/chromium ]; then
     missing+=(chromium)
@@ -68,7 +72,7 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
-    info "docker.io and debootstrap are installed"
+    info "docker.io, debootstrap and postgresql-15 are installed"
 fi
 
 # ---------------------------------------------------------------- 2. virtualenv
@@ -95,7 +99,7 @@ else
 fi
 
 # ---------------------------------------------------------------- 3. the package
-step "pip install -e '.[test,configure]'"
+step "pip install -e '.[test,configure,app]'"
 stamp=.venv/.replicator-install-stamp
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $root"
 installed_here() {
@@ -109,7 +113,7 @@ EOF
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/replicator ] && installed_here; then
     info "up to date (pyproject.toml unchanged)"
 else
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,configure]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,configure,app]'
     printf '%s\n' "$want" > "$stamp"
     info "installed"
 fi

@@ -2,8 +2,8 @@
 
 One process per container: ``python3 -m replicator_app /etc/replicator/app.json``.
 The configured ``role`` picks the behaviour (see ``roles/``); every role serves
-``/health``, ``/version`` and ``/metrics``. Standard library only, plus
-``psycopg2`` for the roles that have a PostgreSQL tier (docs/app-contract.md).
+``/health``, ``/version`` and ``/metrics``. Debian bookworm's aiohttp,
+prometheus-client, tenacity and psycopg2 (docs/app-contract.md, apps/README.md).
 """
 
 CODE_VERSION = "1.0.0"

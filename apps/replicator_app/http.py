@@ -1,9 +1,12 @@
-"""A small HTTP/1.1 server, router and client on asyncio streams.
+"""HTTP for the service: aiohttp's server and client behind the small interface
+the roles use.
 
-Enough HTTP for the service and fast enough for the results chain (keep-alive,
-Content-Length or chunked bodies, ``Expect: 100-continue``, gzip request bodies).
-Handlers are ``async def handler(request) -> Response``; plain functions (for
-example ones that use psycopg2) run in the default thread pool.
+aiohttp (Debian's python3-aiohttp) speaks the protocol: keep-alive, chunked
+bodies, ``Expect: 100-continue`` and gzip/deflate request bodies. This module maps
+its requests to :class:`Request`, a role's :class:`HttpError` to a JSON answer,
+and reports every request with its route for the metrics. Handlers are
+``async def handler(request) -> Response``; plain functions (for example ones
+that use psycopg2) run in the default thread pool.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ import asyncio
 import inspect
 import json
 import logging
-import re
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from http import HTTPStatus
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 16 * 1024 * 1024  # ODF messages are up to 10 MB
-MAX_INFLATED = 64 * 1024 * 1024
-IDLE_TIMEOUT = 75.0
+MAX_BODY = 16 * 1024 * 1024  # ODF messages are up to 10 MB (checked after inflating)
+IDLE_TIMEOUT = 75.0          # server side keep-alive
+EXPECT_100_ABOVE = 64 * 1024  # client: ask before sending a body larger than this
+SHUTDOWN_GRACE = 5.0         # requests in progress may finish within this at a stop
 
 
 class HttpError(Exception):
@@ -41,12 +46,12 @@ class Request:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
     peer: str = ""
 
-    def json(self):
+    def json(self) -> Any:
         if not self.body:
             return {}
         try:
@@ -76,7 +81,8 @@ class Response:
     headers: dict[str, str] | None = None
 
 
-def json_response(obj, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> Response:
     return Response(status, json.dumps(obj, default=str).encode(), "application/json", headers)
 
 
@@ -89,222 +95,116 @@ def html_response(html: str, status: int = 200, headers: dict[str, str] | None =
     return text_response(html, status, "text/html; charset=utf-8", headers)
 
 
-def inflate(body: bytes) -> bytes:
-    """gunzip (or zlib-inflate) a body, bounded in size; raises HttpError 400."""
-    try:
-        out = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, auto-detected
-        data = out.decompress(body, MAX_INFLATED)
-        if out.unconsumed_tail:
-            raise HttpError(413, "inflated body too large")
-        return data
-    except zlib.error as exc:
-        raise HttpError(400, f"invalid gzip body: {exc}") from None
-
-
-def is_gzip(body: bytes) -> bool:
-    return body[:2] == b"\x1f\x8b"
-
-
 Handler = Callable[[Request], Awaitable[Response] | Response]
+OnRequest = Callable[[str, str, int], None]
 
 
 class Router:
-    """Method + path routing; ``{name}`` segments become ``request.params``."""
+    """Method + path routes; ``{name}`` segments become ``request.params``.
+    GET routes answer HEAD too."""
 
-    def __init__(self):
-        self._exact: dict[tuple[str, str], tuple[Handler, bool]] = {}
-        self._patterns: list[tuple[str, re.Pattern, str, Handler, bool]] = []
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, str, Handler]] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
-        is_async = inspect.iscoroutinefunction(handler)
-        if "{" not in path:
-            self._exact[(method, path)] = (handler, is_async)
-            return
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-        if path.endswith("{path*}"):
-            regex = path.replace("{path*}", "(?P<path>.+)")
-        self._patterns.append((method, re.compile(f"^{regex}$"), path, handler, is_async))
+        self.routes.append((method, path, handler))
 
-    def get(self, path: str):
-        return lambda fn: (self.add("GET", path, fn), fn)[1]
+    def install(self, app: web.Application) -> None:
+        for method, path, handler in self.routes:
+            if method == "GET":
+                app.router.add_get(path, _adapt(handler), allow_head=True)
+            else:
+                app.router.add_route(method, path, _adapt(handler))
 
-    def post(self, path: str):
-        return lambda fn: (self.add("POST", path, fn), fn)[1]
 
-    def match(self, method: str, path: str):
-        """(handler, is_async, params, route) or a HttpError 404/405."""
-        lookup = "GET" if method == "HEAD" else method
-        hit = self._exact.get((lookup, path))
-        if hit is not None:
-            return hit[0], hit[1], {}, path
-        allowed = False
-        for route_method, regex, route, handler, is_async in self._patterns:
-            m = regex.match(path)
-            if m is None:
-                continue
-            if route_method != lookup:
-                allowed = True
-                continue
-            return handler, is_async, m.groupdict(), route
-        if allowed or any(p == path for (_, p) in self._exact):
-            raise HttpError(405, f"method {method} not allowed on {path}")
-        raise HttpError(404, f"no route for {path}")
+def _adapt(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler around one of ours (sync handlers go to the thread pool)."""
+    is_async = inspect.iscoroutinefunction(handler)
+
+    async def run(raw: web.Request) -> web.Response:
+        try:
+            body = await raw.read()
+        except RequestPayloadError as exc:  # e.g. a gzip body that does not inflate
+            raise HttpError(400, f"invalid request body: {exc}") from None
+        except HttpProcessingError as exc:
+            raise HttpError(400, f"invalid request body: {exc.message}") from None
+        request = Request(raw.method, raw.path, dict(raw.query),
+                          {k.lower(): v for k, v in raw.headers.items()}, body,
+                          dict(raw.match_info), raw.remote or "")
+        if is_async:
+            response = await handler(request)  # type: ignore[misc]
+        else:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(None, handler, request)
+        return _to_aiohttp(response)  # type: ignore[arg-type]
+
+    return run
+
+
+def _to_aiohttp(response: Response) -> web.Response:
+    headers = {"Content-Type": response.content_type, **(response.headers or {})}
+    return web.Response(status=response.status, body=response.body, headers=headers)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _to_aiohttp(json_response({"error": message}, status))
+
+
+def _errors_as_json(on_request: OnRequest):
+    """Middleware: every answer is counted by route; errors are JSON bodies."""
+
+    @web.middleware
+    async def middleware(raw: web.Request, handler) -> web.StreamResponse:
+        resource = raw.match_info.route.resource
+        route = resource.canonical if resource is not None else "-"
+        try:
+            response = await handler(raw)
+        except HttpError as exc:
+            response = _error(exc.status, exc.message)
+        except web.HTTPException as exc:  # 404, 405, 413 raised by aiohttp itself
+            response = _error(exc.status, _reason(exc, raw))
+        except Exception:
+            log.exception("%s %s failed", raw.method, raw.path_qs)
+            response = _error(500, "internal error")
+        on_request(raw.method, route, response.status)
+        return response
+
+    return middleware
+
+
+def _reason(exc: web.HTTPException, raw: web.Request) -> str:
+    if exc.status == 404:
+        return f"no route for {raw.path}"
+    if exc.status == 405:
+        return f"method {raw.method} not allowed on {raw.path}"
+    return exc.reason
 
 
 class HttpServer:
     """Serves a Router; `on_request(method, route, status)` feeds the metrics."""
 
-    def __init__(self, router: Router, on_request: Callable[[str, str, int], None] | None = None):
-        self.router = router
-        self.on_request = on_request or (lambda m, r, s: None)
-        self._server: asyncio.base_events.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
-        self._closing = False
+    def __init__(self, router: Router, on_request: OnRequest | None = None):
+        self.app = web.Application(client_max_size=MAX_BODY,
+                                   middlewares=[_errors_as_json(on_request or _ignore)])
+        router.install(self.app)
+        self._runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, host, port, limit=256 * 1024, backlog=512, reuse_address=True
-        )
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None,
+                                     keepalive_timeout=IDLE_TIMEOUT)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=512, reuse_address=True,
+                           shutdown_timeout=SHUTDOWN_GRACE)
+        await site.start()
 
-    async def stop(self, grace: float = 5.0) -> None:
+    async def stop(self) -> None:
         """Stop accepting, let requests in progress finish (bounded), close keep-alives."""
-        self._closing = True
-        if self._server is not None:
-            self._server.close()
-        deadline = asyncio.get_running_loop().time() + grace
-        while self._busy and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
-        for writer in list(self._connections):
-            writer.close()
-
-    _busy = 0
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._connections.add(writer)
-        peer = writer.get_extra_info("peername")
-        peer = peer[0] if isinstance(peer, tuple) else ""
-        try:
-            while not self._closing:
-                try:
-                    async with asyncio.timeout(IDLE_TIMEOUT):
-                        head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                        ConnectionError):
-                    return
-                self._busy += 1
-                try:
-                    keep_alive = await self._one(head, reader, writer, peer)
-                finally:
-                    self._busy -= 1
-                if not keep_alive:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        finally:
-            self._connections.discard(writer)
-            writer.close()
-
-    async def _one(self, head: bytes, reader, writer, peer: str) -> bool:
-        lines = head.decode("latin-1").split("\r\n")
-        try:
-            method, target, version = lines[0].split(" ", 2)
-        except ValueError:
-            writer.write(_encode(Response(400, b'{"error": "bad request line"}'), False, False))
-            return False
-        headers = _headers(lines)
-        conn = headers.get("connection", "").lower()
-        keep_alive = (conn != "close") if version == "HTTP/1.1" else (conn == "keep-alive")
-        if self._closing:
-            keep_alive = False
-        route = "-"
-        body = None
-        try:
-            body = await self._read_body(headers, reader, writer)
-            path, _, qs = target.partition("?")
-            request = Request(method, unquote(path), dict(parse_qsl(qs)) if qs else {},
-                              headers, body, peer=peer)
-            handler, is_async, params, route = self.router.match(method, request.path)
-            request.params = params
-            if is_async:
-                response = await handler(request)
-            else:
-                response = await asyncio.get_running_loop().run_in_executor(None, handler, request)
-        except HttpError as exc:
-            response = json_response({"error": exc.message}, exc.status)
-            if body is None:  # the body was not read: the connection is out of step
-                keep_alive = False
-        except Exception:
-            log.exception("%s %s failed", method, target)
-            response = json_response({"error": "internal error"}, 500)
-        self.on_request(method, route, response.status)
-        writer.write(_encode(response, keep_alive, method == "HEAD"))
-        if writer.transport.get_write_buffer_size() > 256 * 1024:
-            await writer.drain()
-        return keep_alive
-
-    @staticmethod
-    async def _read_body(headers: dict[str, str], reader, writer) -> bytes:
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        try:
-            length = int(headers.get("content-length", "0") or 0) if not chunked else 0
-        except ValueError:
-            raise HttpError(400, "invalid Content-Length") from None
-        if length > MAX_BODY or length < 0:
-            raise HttpError(413, f"body larger than {MAX_BODY} bytes")
-        if headers.get("expect", "").lower() == "100-continue" and (length or chunked):
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if chunked:
-            body = await _read_chunked(reader)
-        elif length:
-            body = await reader.readexactly(length)
-        else:
-            body = b""
-        if headers.get("content-encoding", "").lower() in ("gzip", "x-gzip", "deflate"):
-            body = inflate(body)
-        return body
+        if self._runner is not None:
+            await self._runner.cleanup()
 
 
-def _headers(lines: list[str]) -> dict[str, str]:
-    headers = {}
-    for line in lines[1:]:
-        i = line.find(":")
-        if i > 0:
-            headers[line[:i].rstrip().lower()] = line[i + 1:].strip()
-    return headers
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                pass
-            return b"".join(parts)
-        total += size
-        if total > MAX_BODY:
-            raise HttpError(413, f"body larger than {MAX_BODY} bytes")
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-
-
-def _encode(response: Response, keep_alive: bool, head_only: bool) -> bytes:
-    status = response.status
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    out = [(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-            f"Content-Length: {len(response.body)}\r\n")]
-    if not keep_alive:
-        out.append("Connection: close\r\n")
-    if response.headers:
-        out.extend(f"{k}: {v}\r\n" for k, v in response.headers.items())
-    out.append("\r\n")
-    head = "".join(out).encode("latin-1")
-    return head if head_only else head + response.body
+def _ignore(method: str, route: str, status: int) -> None:
+    return None
 
 
 # --------------------------------------------------------------------------- client
@@ -313,10 +213,10 @@ def _encode(response: Response, keep_alive: bool, head_only: bool) -> bytes:
 @dataclass(slots=True)
 class ClientResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
     body: bytes
 
-    def json(self):
+    def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
 
@@ -324,117 +224,51 @@ class ClientError(Exception):
     """The request could not be completed (connection refused, timeout, bad reply)."""
 
 
-@lru_cache(maxsize=1024)
-def _split(url: str) -> tuple[str, int, str, str]:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"only http:// URLs are supported: {url!r}")
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    host_header = parts.netloc
-    return parts.hostname, parts.port or 80, path, host_header
-
-
 class HttpClient:
-    """HTTP/1.1 client with a keep-alive pool per host (one request per connection at a time)."""
+    """aiohttp's client session: a keep-alive pool per host, answers read whole
+    (gzip answers inflated), any failure raised as :class:`ClientError`."""
 
-    def __init__(self, max_idle_per_host: int = 32):
-        self._idle: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = {}
-        self._max_idle = max_idle_per_host
+    def __init__(self, max_idle_per_host: int = 64):
+        self._max_per_host = max_idle_per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # No total connection cap: a role's own semaphores bound its concurrency.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0,
+                                             keepalive_timeout=30.0)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
 
     async def request(self, method: str, url: str, body: bytes | None = None,
                       headers: dict[str, str] | None = None, timeout: float = 10.0
                       ) -> ClientResponse:
-        host, port, path, host_header = _split(url)
-        head = [(f"{method} {path} HTTP/1.1\r\nHost: {host_header}\r\n"
-                 f"Content-Length: {len(body) if body else 0}\r\n")]
-        if headers:
-            head.extend(f"{k}: {v}\r\n" for k, v in headers.items())
-        head.append("\r\n")
-        payload = "".join(head).encode("latin-1") + (body or b"")
+        if not url.startswith("http://"):
+            raise ValueError(f"only http:// URLs are supported: {url!r}")
         try:
-            async with asyncio.timeout(timeout):
-                for attempt in (0, 1):
-                    reused, reader, writer = await self._connect(host, port)
-                    try:
-                        writer.write(payload)
-                        response, keep = await _read_response(reader, method)
-                    except (ConnectionError, asyncio.IncompleteReadError) as exc:
-                        writer.close()
-                        if reused and attempt == 0:
-                            continue  # a keep-alive connection the server had closed
-                        raise ClientError(f"{method} {url}: {exc!r}") from None
-                    except BaseException:
-                        writer.close()
-                        raise
-                    if keep:
-                        self._release(host, port, reader, writer)
-                    else:
-                        writer.close()
-                    return response
-        except TimeoutError:
+            async with self._open().request(
+                    method, url, data=body, headers=headers,
+                    expect100=body is not None and len(body) > EXPECT_100_ABOVE,
+                    timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                data = await response.read()
+                return ClientResponse(response.status,
+                                      {k.lower(): v for k, v in response.headers.items()},
+                                      data)
+        except asyncio.TimeoutError:
             raise ClientError(f"{method} {url}: timed out after {timeout:g} s") from None
-        except OSError as exc:
-            raise ClientError(f"{method} {url}: {exc.strerror or exc!r}") from None
-        raise ClientError(f"{method} {url}: connection lost")  # pragma: no cover
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ClientError(f"{method} {url}: {exc!r}") from None
 
-    async def get_json(self, url: str, timeout: float = 5.0):
+    async def get_json(self, url: str, timeout: float = 5.0) -> tuple[int, Any]:
         response = await self.request("GET", url, timeout=timeout)
         return response.status, response.json()
 
-    async def post_json(self, url: str, obj, timeout: float = 10.0,
+    async def post_json(self, url: str, obj: Any, timeout: float = 10.0,
                         headers: dict[str, str] | None = None) -> ClientResponse:
         merged = {"Content-Type": "application/json", **(headers or {})}
         return await self.request("POST", url, json.dumps(obj, default=str).encode(), merged,
                                   timeout)
 
-    async def _connect(self, host: str, port: int):
-        idle = self._idle.get((host, port))
-        while idle:
-            reader, writer = idle.pop()
-            if not reader.at_eof() and not writer.is_closing():
-                return True, reader, writer
-            writer.close()
-        reader, writer = await asyncio.open_connection(host, port, limit=256 * 1024)
-        return False, reader, writer
-
-    def _release(self, host, port, reader, writer) -> None:
-        idle = self._idle.setdefault((host, port), [])
-        if len(idle) < self._max_idle:
-            idle.append((reader, writer))
-        else:
-            writer.close()
-
     async def close(self) -> None:
-        for idle in self._idle.values():
-            for _, writer in idle:
-                writer.close()
-        self._idle.clear()
-
-
-async def _read_response(reader: asyncio.StreamReader, method: str) -> tuple[ClientResponse, bool]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    try:
-        status = int(parts[1])
-    except (IndexError, ValueError):
-        raise ConnectionError(f"bad status line {lines[0]!r}") from None
-    headers = _headers(lines)
-    keep = headers.get("connection", "").lower() != "close" and parts[0] == "HTTP/1.1"
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        body = b""
-    elif "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
-    elif "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
-    else:  # no length: the body ends with the connection
-        chunks = []
-        while chunk := await reader.read(65536):
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        keep = False
-    if headers.get("content-encoding", "").lower() == "gzip":
-        body = inflate(body)
-    return ClientResponse(status, headers, body), keep
+        if self._session is not None:
+            await self._session.close()

@@ -1,102 +1,114 @@
-"""Counters, gauges and one latency histogram, rendered in the Prometheus text format."""
+"""The service's metrics on prometheus-client (Debian's python3-prometheus-client).
+
+Each process keeps its own registry; ``/metrics`` is prometheus-client's own
+text exposition, which the CTOC monitoring scrapes. Names and labels are the
+contract's (docs/app-contract.md); the roles only say what happened.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+# Counters' `_created` series are noise for this contract; the switch is read at import.
+os.environ.setdefault("PROMETHEUS_DISABLE_CREATED_SERIES", "True")
+
+from prometheus_client import (  # noqa: E402 (after the switch above)
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.registry import Collector  # noqa: E402
 
 PREFIX = "replicator_"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-HELP = {
-    "info": ("gauge", "Service identity; the value is always 1."),
-    "uptime_seconds": ("gauge", "Seconds since the process started."),
-    "http_requests_total": ("counter", "HTTP requests served, by method, route and status."),
-    "odf_messages_received_total": ("counter", "ODF messages accepted by this service."),
-    "odf_messages_rejected_total": ("counter", "ODF messages refused (bad key, XML or header)."),
-    "odf_messages_forwarded_total": ("counter", "ODF messages forwarded and acknowledged."),
-    "odf_messages_delivered_total": ("counter", "ODF messages delivered, by consumer."),
-    "odf_messages_applied_total": ("counter", "ODF messages that changed a consumer's state."),
-    "odf_messages_duplicate_total": ("counter", "ODF messages already seen (identity+Version)."),
-    "odf_retries_total": ("counter", "Retried sends, by target."),
-    "odf_queue_depth": ("gauge", "Messages stored but not yet delivered, by consumer."),
-    "odf_log_last_seq": ("gauge", "Sequence number of the last durable log record."),
-    "odf_latency_seconds": ("histogram", "Venue send to consumer commit, per message."),
-    "target_up": ("gauge", "1 when the monitored target answered its health check."),
-    "records_total": ("counter", "Records accepted, by kind."),
+# name -> (help, label names); names ending in _total are counters.
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "http_requests_total": ("HTTP requests served, by method, route and status.",
+                            ("method", "route", "status")),
+    "odf_messages_received_total": ("ODF messages accepted by this service.", ()),
+    "odf_messages_rejected_total": ("ODF messages refused (bad key, XML or header).",
+                                    ("reason",)),
+    "odf_messages_forwarded_total": ("ODF messages forwarded and acknowledged.", ("target",)),
+    "odf_messages_delivered_total": ("ODF messages delivered, by consumer.", ("consumer",)),
+    "odf_messages_applied_total": ("ODF messages that changed a consumer's state.", ()),
+    "odf_messages_duplicate_total": ("ODF messages already seen (identity+Version).", ()),
+    "odf_retries_total": ("Retried sends, by target.", ("target",)),
+    "records_total": ("Records accepted, by kind.", ("kind",)),
 }
-
+GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "info": ("Service identity; the value is always 1.", ("service", "role", "version", "site")),
+    "uptime_seconds": ("Seconds since the process started.", ()),
+}
+# Gauges whose values a role computes when /metrics is read.
+CALLBACK_GAUGES: dict[str, str] = {
+    "odf_queue_depth": "Messages stored but not yet delivered, by consumer.",
+    "odf_log_last_seq": "Sequence number of the last durable queue record.",
+    "target_up": "1 when the monitored target answered its health check.",
+}
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0)
 
+GaugeRows = Callable[[], list[tuple[str, dict[str, str], float]]]
 
-def _labels(labels: tuple[tuple[str, str], ...]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(
-        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in labels
-    )
-    return "{" + inner + "}"
+
+class _CallbackGauges(Collector):
+    """Yields the rows of the roles' gauge callbacks at each scrape."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[GaugeRows] = []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families: dict[str, GaugeMetricFamily] = {}
+        for fn in self.callbacks:
+            for name, labels, value in fn():
+                family = families.get(name)
+                if family is None:
+                    family = families[name] = GaugeMetricFamily(
+                        PREFIX + name, CALLBACK_GAUGES.get(name, name), labels=sorted(labels))
+                family.add_metric([str(labels[k]) for k in sorted(labels)], value)
+        yield from families.values()
 
 
 class Metrics:
-    def __init__(self):
-        self.started = time.time()
-        self._values: dict[str, dict[tuple, float]] = {}
-        self._gauges: list[Callable[[], list[tuple[str, dict, float]]]] = []
-        self._hist_counts = [0] * len(BUCKETS)
-        self._hist_sum = 0.0
-        self._hist_n = 0
+    """One process's metrics: `inc` counters, `set` gauges, observe latencies."""
 
-    def inc(self, name: str, value: float = 1, **labels) -> None:
-        key = tuple(sorted(labels.items())) if labels else ()
-        series = self._values.setdefault(name, {})
-        series[key] = series.get(key, 0) + value
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._counters = {name: Counter(PREFIX + name, text, labels, registry=self.registry)
+                          for name, (text, labels) in COUNTERS.items()}
+        self._gauges = {name: Gauge(PREFIX + name, text, labels, registry=self.registry)
+                        for name, (text, labels) in GAUGES.items()}
+        started = time.time()
+        self._gauges["uptime_seconds"].set_function(lambda: round(time.time() - started, 3))
+        self._latency = Histogram(PREFIX + "odf_latency_seconds",
+                                  "Venue send to consumer commit, per message.",
+                                  buckets=BUCKETS, registry=self.registry)
+        self._callbacks = _CallbackGauges()
+        self.registry.register(self._callbacks)
 
-    def set(self, name: str, value: float, **labels) -> None:
-        key = tuple(sorted(labels.items())) if labels else ()
-        self._values.setdefault(name, {})[key] = value
+    def inc(self, name: str, value: float = 1, **labels: str) -> None:
+        counter = self._counters[name]
+        (counter.labels(**labels) if labels else counter).inc(value)
 
-    def get(self, name: str, **labels) -> float:
-        key = tuple(sorted(labels.items())) if labels else ()
-        return self._values.get(name, {}).get(key, 0)
+    def set(self, name: str, value: float, **labels: str) -> None:
+        gauge = self._gauges[name]
+        (gauge.labels(**labels) if labels else gauge).set(value)
 
-    def gauge_callback(self, fn: Callable[[], list[tuple[str, dict, float]]]) -> None:
+    def gauge_callback(self, fn: GaugeRows) -> None:
         """`fn()` returns (name, labels, value) rows computed when /metrics is read."""
-        self._gauges.append(fn)
+        self._callbacks.callbacks.append(fn)
 
     def observe_latency(self, seconds: float) -> None:
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                self._hist_counts[i] += 1
-                break
-        self._hist_sum += seconds
-        self._hist_n += 1
+        self._latency.observe(seconds)
 
-    def render(self) -> str:
-        values = {name: dict(series) for name, series in self._values.items()}
-        values.setdefault("uptime_seconds", {})[()] = round(time.time() - self.started, 3)
-        for fn in self._gauges:
-            for name, labels, value in fn():
-                values.setdefault(name, {})[tuple(sorted(labels.items()))] = value
-        out: list[str] = []
-        for name in sorted(values):
-            kind, text = HELP.get(name, ("untyped", name))
-            out.append(f"# HELP {PREFIX}{name} {text}")
-            out.append(f"# TYPE {PREFIX}{name} {kind}")
-            for key, value in sorted(values[name].items()):
-                out.append(f"{PREFIX}{name}{_labels(key)} {value:g}")
-        if self._hist_n:
-            name = PREFIX + "odf_latency_seconds"
-            out.append(f"# HELP {name} {HELP['odf_latency_seconds'][1]}")
-            out.append(f"# TYPE {name} histogram")
-            cumulative = 0
-            for bound, count in zip(BUCKETS, self._hist_counts, strict=True):
-                cumulative += count
-                out.append(f'{name}_bucket{{le="{bound:g}"}} {cumulative}')
-            out.append(f'{name}_bucket{{le="+Inf"}} {self._hist_n}')
-            out.append(f"{name}_sum {self._hist_sum:.6f}")
-            out.append(f"{name}_count {self._hist_n}")
-        return "\n".join(out) + "\n"
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
 
 def percentiles(values: list[float]) -> dict:

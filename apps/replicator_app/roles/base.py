@@ -13,7 +13,7 @@ import time
 from .. import CODE_VERSION
 from ..config import Config
 from ..http import ClientError, HttpClient, HttpError, Request, Response, Router, json_response
-from ..metrics import Metrics
+from ..metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,7 @@ class Role:
                               "role": self.config.role, "code_version": CODE_VERSION})
 
     async def metrics_text(self, request: Request) -> Response:
-        return Response(200, self.metrics.render().encode(),
-                        "text/plain; version=0.0.4; charset=utf-8")
+        return Response(200, self.metrics.render(), CONTENT_TYPE)
 
     async def index(self, request: Request) -> Response:
         return json_response({"service": self.config.service, "role": self.config.role,

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from .. import odf
 from ..http import ClientError
+from ..retry import poll
 from .misc import TestOrchestratorRole
 
 # consumer -> path of a document's view (wrs through its web tier: the public path)
@@ -91,25 +92,23 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         deadline = time.monotonic() + float(check.get("timeout", 30))
         for name, base in sorted(self.consumers(wanted).items()):
             url = base + CONSUMER_VIEWS[name].format(code=quote(code, safe=""))
-            seen = None
-            while True:
-                try:
-                    response = await self.client.request("GET", url + "?type=DT_RESULT",
-                                                         timeout=5)
-                    seen = (response.status, response.headers.get("x-odf-version"))
-                    body = response.body.decode(errors="replace").upper()
-                    if (response.status == 200 and seen[1] == str(version)
-                            and status.upper() in body):
-                        break
-                except ClientError as exc:
-                    seen = (0, str(exc))
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.3)
-            ok = seen is not None and seen[0] == 200 and seen[1] == str(version)
+            seen = await poll(lambda url=url: self._view(url),
+                              lambda seen: (seen[0] == 200 and seen[1] == str(version)
+                                            and status.upper() in seen[2]),
+                              every=0.3, timeout=max(0.0, deadline - time.monotonic()))
+            ok = seen[0] == 200 and seen[1] == str(version)
             step(f"{name} serves {code} Version {version} {status}", ok,
-                 {"status": seen and seen[0], "version": seen and seen[1],
+                 {"status": seen[0], "version": seen[1],
                   "after_s": round(time.time() - since, 2)})
+
+    async def _view(self, url: str) -> tuple[int, str | None, str]:
+        """(status, X-ODF-Version, upper-case body) of a consumer's view; 0 if unreachable."""
+        try:
+            response = await self.client.request("GET", url + "?type=DT_RESULT", timeout=5)
+        except ClientError as exc:
+            return 0, str(exc), ""
+        return (response.status, response.headers.get("x-odf-version"),
+                response.body.decode(errors="replace").upper())
 
     # -- load through the replayer, then loss and latency at each consumer
 
@@ -136,32 +135,28 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         await self._drain(params, step, since, sent, sent_done)
 
     async def _replay_done(self, replayer: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        state: dict = {}
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
+        async def status() -> dict:
             try:
-                _, state = await self.client.get_json(replayer + "/replay/status")
+                return (await self.client.get_json(replayer + "/replay/status"))[1]
             except (ClientError, ValueError):
-                continue
-            if not state.get("running"):
-                return state
-        return state
+                return {}  # unknown yet: asked again
+        return await poll(status, lambda state: state.get("running") is False, every=0.5,
+                          timeout=timeout)
+
+    async def _latency(self, base: str, since: float) -> dict:
+        try:
+            return (await self.client.get_json(
+                f"{base}/odf/latency?since={since:.6f}&source=store", timeout=10))[1]
+        except (ClientError, ValueError) as exc:
+            return {"error": str(exc)}
 
     async def _drain(self, params, step, since: float, sent: int, sent_done: float) -> None:
         deadline = time.monotonic() + float(params.get("drain_timeout", 120))
         figures: dict[str, dict] = {}
         for name, base in sorted(self.consumers(params.get("consumers")).items()):
-            body: dict = {}
-            while True:
-                try:
-                    _, body = await self.client.get_json(
-                        f"{base}/odf/latency?since={since:.6f}&source=store", timeout=10)
-                except (ClientError, ValueError) as exc:
-                    body = {"error": str(exc)}
-                if (body.get("count") or 0) >= sent or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.5)
+            body = await poll(lambda base=base: self._latency(base, since),
+                              lambda body: (body.get("count") or 0) >= sent, every=0.5,
+                              timeout=max(0.0, deadline - time.monotonic()))
             count = int(body.get("count") or 0)
             figures[name] = {"received": count, "lost": max(0, sent - count),
                              "p50_ms": body.get("p50_ms"), "p99_ms": body.get("p99_ms"),

@@ -1,10 +1,11 @@
 """odf-distributor: the ODS intake and fan-out of ODF messages.
 
 ``POST /odf/messages`` checks the key (401), validates the message (400, nothing
-stored), appends it to the durable log and answers 200 only once it is on disk.
-One delivery loop per consumer reads the log from that consumer's delivered
-offset and POSTs batches to ``<consumer>/odf/deliver`` until it answers 200;
-offsets are saved a few times a second, so after a crash or restart delivery
+stored), appends it to the durable queue (SQLite WAL, ``odf_queue.py``) and
+answers 200 only once it is committed. One delivery loop per consumer reads the
+queue from that consumer's delivered offset and POSTs batches to
+``<consumer>/odf/deliver``, retried until it answers 200; offsets are committed
+a few times a second, so after a crash or restart delivery
 resumes where it stopped (the few messages sent again are deduplicated by the
 consumers on identity+Version).
 """
@@ -12,6 +13,7 @@ consumers on identity+Version).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -19,7 +21,8 @@ import time
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, json_response
 from ..metrics import percentiles
-from ..store import OdfLog, Offsets
+from ..odf_queue import OdfQueue
+from ..retry import RetryCallState, last_result, until_done
 from .base import Role
 
 log = logging.getLogger(__name__)
@@ -42,9 +45,11 @@ class DistributorRole(Role):
 
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
-        directory = config.data_dir / "odf-log"
-        self.log = OdfLog(directory, int(config.option("segment_bytes")))
-        self.offsets = Offsets(directory / "offsets.json")
+        # segment_bytes (the retention unit of the earlier log) is now the size of
+        # delivered messages kept for GET /odf/messages.
+        self.queue = OdfQueue(config.data_dir / "odf-queue.sqlite3",
+                              int(config.option("segment_bytes")))
+        self.offsets: dict[str, int] = {}
         self.links: dict[str, ConsumerLink] = {}
         self.sources: dict[str, dict] = {}
         self._fragments: dict[int, bytes] = {}
@@ -58,27 +63,27 @@ class DistributorRole(Role):
 
     async def start(self):
         await super().start()
-        await asyncio.to_thread(self.log.open, asyncio.get_running_loop())
+        queue = self.queue
+        await asyncio.to_thread(queue.open, asyncio.get_running_loop())
         for name, url in self.config.consumers.items():
-            start = self.offsets.values.get(name, self.log.first_seq - 1)
-            # Never beyond the log's end (a log lost with its offsets kept would
-            # otherwise skip new messages), never before its first retained record.
-            start = min(max(start, self.log.first_seq - 1), self.log.durable_seq)
+            start = queue.offsets.get(name, queue.first_seq - 1)
+            # Never before the first retained message, never beyond the end.
+            start = min(max(start, queue.first_seq - 1), queue.durable_seq)
             link = ConsumerLink(name, url, start)
             self.links[name] = link
-            self.offsets.values[name] = link.delivered
+            self.offsets[name] = link.delivered
             self.spawn(self._deliver(link), f"deliver-{name}")
-        self.offsets.values = {n: v for n, v in self.offsets.values.items() if n in self.links}
-        self.log.add_listener(self._wake_all)
+        queue.save_offsets(self.offsets)
+        queue.add_listener(self._wake_all)
         self.spawn(self._save_offsets(), "offsets")
         self.spawn(self._retention(), "retention")
-        log.info("ODF log at seq %d; consumers %s", self.log.durable_seq,
+        log.info("ODF queue at seq %d; consumers %s", queue.durable_seq,
                  {n: link.delivered for n, link in self.links.items()})
 
     async def stop(self):
         await super().stop()
-        await asyncio.to_thread(self.offsets.save)
-        await asyncio.to_thread(self.log.close)
+        self.queue.save_offsets(self.offsets)
+        await asyncio.to_thread(self.queue.close)
 
     # -- intake
 
@@ -96,7 +101,7 @@ class DistributorRole(Role):
             raise HttpError(400, str(exc)) from None
         sent_at = _sent_at(request)
         try:
-            seq = await self.log.append(body, sent_at)
+            seq = await self.queue.append(body, sent_at)
         except OSError as exc:
             raise HttpError(503, f"cannot store the message: {exc}") from None
         self.metrics.inc("odf_messages_received_total")
@@ -113,48 +118,58 @@ class DistributorRole(Role):
             link.wake.set()
 
     async def _deliver(self, link: ConsumerLink) -> None:
+        """Batches from the link's offset, each retried (backoff) until the consumer
+        answers 200; the offset moves only then."""
         batch = int(self.config.option("deliver_batch"))
-        linger = float(self.config.option("deliver_linger"))
         cap = float(self.config.option("deliver_backoff_max"))
-        backoff = 0.1
+        headers = {"Content-Type": "application/json", **self.key_headers()}
         while True:
-            records = self.log.read(link.delivered, batch)
-            if not records:
-                link.wake.clear()
-                if self.log.durable_seq <= link.delivered:
-                    await link.wake.wait()
-                continue
-            wait = linger - (time.time() - records[0].received_at)
-            if len(records) < batch // 4 and wait > 0:
-                # A small batch of fresh messages: wait a few ms for more, so that a
-                # consumer commits (fsyncs) tens of messages at a time, not one.
-                await asyncio.sleep(wait)
-                records = self.log.read(link.delivered, batch)
+            records = await self._next_batch(link, batch)
             body = b'{"messages":[' + b",".join(map(self._fragment, records)) + b"]}"
-            headers = {"Content-Type": "application/json", **self.key_headers()}
-            try:
-                response = await self.client.request("POST", link.url, body, headers, timeout=30)
-                error = "" if response.status == 200 else (
+
+            async def attempt() -> str:  # "" once delivered
+                try:
+                    response = await self.client.request("POST", link.url, body, headers,
+                                                         timeout=30)
+                except ClientError as exc:
+                    return str(exc)
+                return "" if response.status == 200 else (
                     f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}")
-            except ClientError as exc:
-                error = str(exc)
-            if not error:
-                link.delivered = records[-1].seq
-                link.last_ok_at = time.time()
-                link.last_error = ""
-                self.offsets.values[link.name] = link.delivered
-                self.metrics.inc("odf_messages_delivered_total", len(records),
-                                 consumer=link.name)
-                self._forget_fragments()
-                backoff = 0.1
-                continue
-            if error != link.last_error:
-                log.warning("delivery to %s failed (will retry): %s", link.name, error)
-            link.last_error = error
-            link.retries += 1
-            self.metrics.inc("odf_retries_total", target=link.name)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, cap)
+
+            await until_done(attempt, lambda error: not error, first=0.1, cap=cap,
+                             on_retry=functools.partial(self._retrying, link))
+            link.delivered = records[-1].seq
+            link.last_ok_at = time.time()
+            link.last_error = ""
+            self.offsets[link.name] = link.delivered
+            self.metrics.inc("odf_messages_delivered_total", len(records), consumer=link.name)
+            self._forget_fragments()
+
+    async def _next_batch(self, link: ConsumerLink, batch: int) -> list:
+        """Durable records after the link's offset; waits for some if there are none."""
+        linger = float(self.config.option("deliver_linger"))
+        while True:
+            records = self.queue.read(link.delivered, batch)
+            if records:
+                break
+            link.wake.clear()
+            if self.queue.durable_seq <= link.delivered:
+                await link.wake.wait()
+        wait = linger - (time.time() - records[0].received_at)
+        if len(records) < batch // 4 and wait > 0:
+            # A small batch of fresh messages: wait a few ms for more, so that a
+            # consumer commits (fsyncs) tens of messages at a time, not one.
+            await asyncio.sleep(wait)
+            records = self.queue.read(link.delivered, batch)
+        return records
+
+    def _retrying(self, link: ConsumerLink, state: RetryCallState) -> None:
+        error = last_result(state)
+        if error != link.last_error:
+            log.warning("delivery to %s failed (will retry): %s", link.name, error)
+        link.last_error = error
+        link.retries += 1
+        self.metrics.inc("odf_retries_total", target=link.name)
 
     def _fragment(self, record) -> bytes:
         """A record's JSON in a delivery batch, encoded once for all consumers."""
@@ -176,39 +191,39 @@ class DistributorRole(Role):
             del fragments[seq]
 
     async def _save_offsets(self) -> None:
+        saved: dict[str, int] = {}
         while True:
             await asyncio.sleep(0.25)
-            await asyncio.to_thread(self.offsets.save)
+            if self.offsets != saved:
+                saved = dict(self.offsets)
+                self.queue.save_offsets(saved)
 
     async def _retention(self) -> None:
         while True:
             await asyncio.sleep(30)
-            if self.links:
-                removed = self.log.trim(min(link.delivered for link in self.links.values()))
-                if removed:
-                    log.info("removed %d fully delivered log segment(s)", removed)
+            self.queue.trim()
 
     # -- views
 
     def _gauges(self):
-        rows = [("odf_log_last_seq", {}, self.log.durable_seq)]
-        rows += [("odf_queue_depth", {"consumer": name}, self.log.written_seq - link.delivered)
+        rows = [("odf_log_last_seq", {}, self.queue.durable_seq)]
+        rows += [("odf_queue_depth", {"consumer": name}, self.queue.written_seq - link.delivered)
                  for name, link in self.links.items()]
         return rows
 
     async def checks(self):
         out = await super().checks()
-        out["log"] = "ok" if self.log.healthy else (self.log.error or "stopped")
+        out["log"] = "ok" if self.queue.healthy else (self.queue.error or "stopped")
         return out
 
     async def status(self, request: Request) -> Response:
-        recent = self.log.tail(10_000)
+        recent = self.queue.tail(10_000)
         intake = percentiles([r.received_at - r.sent_at for r in recent])
         return json_response({
-            "service": self.config.service, "log": self.log.stats(),
+            "service": self.config.service, "log": self.queue.stats(),
             "intake_latency": intake | {"over_last": len(recent)},
             "consumers": {name: {"url": link.url, "delivered_seq": link.delivered,
-                                 "queue_depth": self.log.written_seq - link.delivered,
+                                 "queue_depth": self.queue.written_seq - link.delivered,
                                  "last_ok_at": link.last_ok_at, "last_error": link.last_error,
                                  "retries": link.retries}
                           for name, link in self.links.items()},
@@ -217,13 +232,13 @@ class DistributorRole(Role):
     async def recent(self, request: Request) -> Response:
         """Headers of stored messages after ?after=<seq> (default: the last 50)."""
         limit = request.int_arg("limit", 50, low=1, high=1000)
-        after = request.int_arg("after", max(0, self.log.durable_seq - limit))
+        after = request.int_arg("after", max(0, self.queue.durable_seq - limit))
         out = []
-        for record in self.log.read(after, limit):
+        for record in self.queue.read(after, limit):
             header = odf.parse(record.payload, full=False)
             out.append({"seq": record.seq, "sent_at": record.sent_at,
                         "received_at": record.received_at, **header.attrs})
-        return json_response({"messages": out, "durable_seq": self.log.durable_seq})
+        return json_response({"messages": out, "durable_seq": self.queue.durable_seq})
 
 
 def _sent_at(request: Request) -> float:

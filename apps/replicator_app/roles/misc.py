@@ -28,6 +28,7 @@ import time
 
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, html_response, json_response
+from ..retry import poll, until_done
 from ..store import JsonStore
 from .base import PollingRole, Role
 from .monitoring import _iso
@@ -134,18 +135,21 @@ class LogCollectorRole(Role):
         url = self.config.peer("security-events")
         while True:
             await _woken(self.wake)
-            if not url or not self.outbox:
-                continue
-            batch = list(self.outbox)
-            try:
-                response = await self.client.post_json(url + "/events", {"events": batch})
-            except ClientError:
-                continue
-            if response.status == 200:
-                for _ in batch:
-                    self.outbox.popleft()
-            else:
-                await asyncio.sleep(1)
+            if url and self.outbox:
+                await until_done(lambda: self._forward_batch(url), bool, first=1.0, cap=5.0)
+
+    async def _forward_batch(self, url: str) -> bool:
+        """Post what the outbox holds to security-events; True once it took it."""
+        batch = list(self.outbox)
+        try:
+            response = await self.client.post_json(url + "/events", {"events": batch})
+        except ClientError:
+            return False
+        if response.status != 200:
+            return False
+        for _ in batch:
+            self.outbox.popleft()
+        return True
 
 
 async def _retention(store: JsonStore, collection: str, keep: int) -> None:
@@ -229,20 +233,25 @@ class SecurityEventsRole(Role):
             await _woken(self.wake)
             url = self.config.peer("service-desk")
             while url and self.pending:
-                incident = self.pending[0]
-                try:
-                    response = await self.client.post_json(url + "/tickets", {
-                        "title": incident["title"], "category": "security", "severity": "high",
-                        "source": self.config.service, "service": incident["subject"],
-                        "description": json.dumps(incident)})
-                except ClientError:
-                    break
-                if response.status != 201:
-                    break
-                number = (response.json() or {}).get("number")
-                await asyncio.to_thread(self.store.update, "incidents", incident["id"],
-                                        {"ticket": number})
-                self.pending.popleft()
+                await until_done(lambda: self._open_ticket(url), bool, first=1.0, cap=5.0)
+
+    async def _open_ticket(self, url: str) -> bool:
+        """The first pending incident as a ticket; True once service-desk made it."""
+        incident = self.pending[0]
+        try:
+            response = await self.client.post_json(url + "/tickets", {
+                "title": incident["title"], "category": "security", "severity": "high",
+                "source": self.config.service, "service": incident["subject"],
+                "description": json.dumps(incident)})
+        except ClientError:
+            return False
+        if response.status != 201:
+            return False
+        number = (response.json() or {}).get("number")
+        await asyncio.to_thread(self.store.update, "incidents", incident["id"],
+                                {"ticket": number})
+        self.pending.popleft()
+        return True
 
     def list_events(self, request: Request) -> Response:
         return _listing(self.store, "events", request, ("type", "subject"))
@@ -504,12 +513,8 @@ class TestOrchestratorRole(Role):
             step("wrs peer configured", False)
             return
         code = body["document_codes"][-1]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            response = await self.client.request("GET", f"{wrs}/results/{code}")
-            if response.status == 200:
-                break
-            await asyncio.sleep(0.5)
+        response = await poll(lambda: self.client.request("GET", f"{wrs}/results/{code}"),
+                              lambda answer: answer.status == 200, every=0.5, timeout=20)
         step(f"published on wrs: /results/{code}", response.status == 200,
              response.headers.get("x-odf-version"))
 
@@ -522,14 +527,13 @@ class TestOrchestratorRole(Role):
             "target": params.get("target", "ovr")})
         if not step("replay started", response.status == 202, response.json()):
             return
-        deadline = time.monotonic() + float(params.get("timeout", 300))
-        while time.monotonic() < deadline:
-            await asyncio.sleep(1)
-            _, status = await self.client.get_json(url + "/replay/status")
-            if not status.get("running"):
-                step("replay finished without failures", status.get("failed") == 0, status)
-                return
-        step("replay finished in time", False)
+        _, status = await poll(lambda: self.client.get_json(url + "/replay/status"),
+                               lambda answer: not answer[1].get("running"), every=1.0,
+                               timeout=float(params.get("timeout", 300)))
+        if status.get("running"):
+            step("replay finished in time", False)
+        else:
+            step("replay finished without failures", status.get("failed") == 0, status)
 
     def list(self, request: Request) -> Response:
         limit = request.int_arg("limit", 50, low=1, high=500)
@@ -766,20 +770,30 @@ class NewsServiceRole(Role):
         while True:
             await _woken(self.wake)
             url = self.config.peer("myinfo")
-            while url:
-                batch = await asyncio.to_thread(self.store.list, "stories", 200, 0, None, False,
-                                                self.delivered_up_to)
-                if not batch:
-                    break
-                stories = [{**s, "story_id": f"ONS{s['id']:07d}"} for s in batch]
-                try:
-                    response = await self.client.post_json(url + "/news", {"stories": stories})
-                except ClientError:
-                    break
-                if response.status != 200:
-                    break
-                self.delivered_up_to = batch[-1]["id"]
-                await asyncio.to_thread(self._save_position)
+            if url:
+                await self._push_all(url)
+
+    async def _push_all(self, url: str) -> None:
+        """Batch after batch until none is left, each retried until MyInfo takes it."""
+        while await until_done(lambda: self._push_batch(url), _pushed, first=1.0, cap=5.0):
+            pass
+
+    async def _push_batch(self, url: str) -> bool | None:
+        """The next stories to MyInfo: True sent, None nothing left, False failed."""
+        batch = await asyncio.to_thread(self.store.list, "stories", 200, 0, None, False,
+                                        self.delivered_up_to)
+        if not batch:
+            return None
+        stories = [{**s, "story_id": f"ONS{s['id']:07d}"} for s in batch]
+        try:
+            response = await self.client.post_json(url + "/news", {"stories": stories})
+        except ClientError:
+            return False
+        if response.status != 200:
+            return False
+        self.delivered_up_to = batch[-1]["id"]
+        await asyncio.to_thread(self._save_position)
+        return True
 
     def _save_position(self) -> None:
         state = self.store.get_by_key("state", "myinfo")
@@ -798,3 +812,7 @@ ROLES = {
     "odf-replayer": OdfReplayerRole,
     "news-service": NewsServiceRole,
 }
+
+
+def _pushed(result: bool | None) -> bool:
+    return result is not False

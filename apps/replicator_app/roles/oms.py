@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, json_response
+from ..retry import RetryCallState, until_no_error
 from ..store import JsonStore
 from .base import Role
 
@@ -415,17 +416,10 @@ class OmsRole(Role):
             self.config.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def _schema_until_ready(self) -> None:
-        delay = 1.0
-        while True:
-            try:
-                await asyncio.to_thread(self.db.ensure_schema)
-                log.info("schema ready in %s (%s)", self.config.db.get("dbname"),
-                         ", ".join(self.collections))
-                return
-            except Unavailable as exc:
-                log.warning("database not ready (%s); retrying in %.0f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15)
+        await until_no_error(lambda: asyncio.to_thread(self.db.ensure_schema), (Unavailable,),
+                             first=1.0, cap=15.0, on_retry=_log_db_wait)
+        log.info("schema ready in %s (%s)", self.config.db.get("dbname"),
+                 ", ".join(self.collections))
 
     async def checks(self):
         out = await super().checks()
@@ -723,3 +717,9 @@ def _int(raw: str) -> int:
     if not raw.isdigit():
         raise HttpError(400, f"record id must be an integer, got {raw!r}")
     return int(raw)
+
+
+def _log_db_wait(state: RetryCallState) -> None:
+    assert state.outcome is not None and state.next_action is not None
+    log.warning("database not ready (%s); retrying in %.0f s", state.outcome.exception(),
+                state.next_action.sleep)

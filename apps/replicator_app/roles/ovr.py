@@ -23,6 +23,7 @@ import zlib
 from .. import odf
 from ..http import ClientError, HttpError, Request, Response, json_response
 from ..metrics import percentiles
+from ..retry import RetryCallState, last_result, until_done
 from .base import Role
 
 log = logging.getLogger(__name__)
@@ -96,37 +97,41 @@ class Forwarder:
                 del self.waiting[identity]
 
     async def _post(self, xml: bytes, sent_at: float) -> tuple[bool, int, str]:
+        """One message, retried with backoff until 200, a refusal or the deadline."""
         body = odf.gzip(xml)
-        deadline = time.monotonic() + self.retry_seconds
-        backoff = 0.05
         attempts = 0
-        while True:
+
+        async def attempt() -> tuple[bool, str, bool]:  # ok, error, final
+            nonlocal attempts
             key = self.role.config.api_key()
             if not key:
-                return self._done(False, attempts, "no ODF API key configured")
+                return False, "no ODF API key configured", True
             attempts += 1
             headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip",
                        "X-API-KEY": key, odf.SENT_AT_HEADER: f"{sent_at:.6f}"}
             try:
                 response = await self.role.client.request("POST", self.url, body, headers,
                                                           timeout=10)
-                if response.status == 200:
-                    self.role.metrics.inc("odf_messages_forwarded_total", target=self.target)
-                    return self._done(True, attempts, "")
-                error = f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
-                if response.status in (400, 401, 403, 413):  # the message or key is wrong
-                    return self._done(False, attempts, error)
             except ClientError as exc:
-                error = str(exc)
-            if time.monotonic() + backoff > deadline:
-                return self._done(False, attempts, error)
-            if error != self.last_error:
-                log.warning("send to %s failed (retrying): %s", self.target, error)
-            self.last_error = error
-            self.retries += 1
-            self.role.metrics.inc("odf_retries_total", target=self.target)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.backoff_max)
+                return False, str(exc), False
+            if response.status == 200:
+                self.role.metrics.inc("odf_messages_forwarded_total", target=self.target)
+                return True, "", True
+            error = f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
+            return False, error, response.status in (400, 401, 403, 413)  # message/key wrong
+
+        ok, error, _ = await until_done(attempt, lambda result: result[0] or result[2],
+                                        first=0.05, cap=self.backoff_max,
+                                        deadline=self.retry_seconds, on_retry=self._retrying)
+        return self._done(ok, attempts, error)
+
+    def _retrying(self, state: RetryCallState) -> None:
+        error = last_result(state)[1]
+        if error != self.last_error:
+            log.warning("send to %s failed (retrying): %s", self.target, error)
+        self.last_error = error
+        self.retries += 1
+        self.role.metrics.inc("odf_retries_total", target=self.target)
 
     def _done(self, ok: bool, attempts: int, error: str) -> tuple[bool, int, str]:
         if ok:

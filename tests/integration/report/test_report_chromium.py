@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from replicator.report.render import COLOURS, STACK_COLOURS, write_report
 from tests.integration.report.browser import CHROMIUM, HEIGHT, MISSING, WIDTH, chromium
 from tests.unit.report.report_cases import hand_report
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING)
-np = pytest.importorskip("numpy")
-Image = pytest.importorskip("PIL.Image")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_installed() -> None:
+    """A missing browser fails loudly: scripts/setup.sh --with-browser installs it."""
+    if not CHROMIUM.exists():
+        pytest.fail(MISSING, pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,8 @@ def configured(verified_project: Project) -> Project:
                                 timeout=CONFIGURE_TIMEOUT)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
-        pytest.skip(f"`replicator configure` failed on the test replica "
-                    f"(exit {proc.returncode}):\n{tail}")
+        pytest.fail(f"`replicator configure` failed on the test replica "
+                    f"(exit {proc.returncode}):\n{tail}", pytrace=False)
     return verified_project
 
 

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 
 APPS = Path(__file__).resolve().parents[3] / "apps"
-if str(APPS) not in sys.path:
-    sys.path.insert(0, str(APPS))
 
 
 def free_port() -> int:

@@ -31,12 +31,15 @@ def module_services(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def postgres():
-    """A throwaway PostgreSQL 15 cluster on a free loopback port (skipped if absent)."""
+    """A throwaway PostgreSQL 15 cluster on a free loopback port. A missing server or
+    psycopg2 fails the tests that need them: scripts/setup.sh installs both."""
     if not (PG_BIN / "postgres").exists() or not Path("/usr/bin/psql").exists():
-        pytest.skip("PostgreSQL 15 is not installed (apt-get install -y postgresql)")
+        pytest.fail("PostgreSQL 15 is not installed: run scripts/setup.sh "
+                    "(it installs postgresql-15)", pytrace=False)
     python = python_with_psycopg2()
     if python is None:
-        pytest.skip("no Python with psycopg2 here (apt-get install -y python3-psycopg2)")
+        pytest.fail("no Python with psycopg2 here: run scripts/setup.sh (it installs "
+                    "psycopg2-binary into .venv)", pytrace=False)
     root = Path(tempfile.mkdtemp(prefix="replicator-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")

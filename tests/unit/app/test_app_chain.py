@@ -4,7 +4,9 @@ when the distributor is SIGKILLed or a consumer restarts in the middle of a stre
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import threading
 
 import pytest
@@ -157,8 +159,9 @@ def test_graceful_stop_flushes_and_restarts_clean(services):
     wait_for(lambda: all(distinct(chain[c]) == 50 for c in CONSUMERS), 10, what="delivery")
     for name in ("odf-distributor", "wrs", "ovr"):
         assert services.stop(chain[name]) == 0, chain[name].log()[-2000:]
-    offsets = json.loads((chain["odf-distributor"].data_dir / "odf-log" /
-                          "offsets.json").read_text())
+    queue = chain["odf-distributor"].data_dir / "odf-queue.sqlite3"
+    with contextlib.closing(sqlite3.connect(queue)) as db:
+        offsets = dict(db.execute("SELECT consumer, delivered FROM offsets"))
     assert offsets == dict.fromkeys(CONSUMERS, 50)
     for name in ("wrs", "odf-distributor", "ovr"):
         services.start(chain[name])

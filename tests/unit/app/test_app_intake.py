@@ -59,6 +59,18 @@ def test_malformed_xml_is_400(chain, body):
     assert stored(chain) == before
 
 
+def test_a_body_that_does_not_inflate_is_400_and_a_gzip_bomb_413(chain):
+    before = stored(chain)
+    headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip",
+               "X-API-KEY": chain["key"]}
+    reply = http("POST", chain["dist"].url + "/odf/messages", b"not gzip", headers)
+    assert reply.status == 400 and "content-encoding" in reply.json()["error"], reply
+    bomb = odf.gzip(b" " * (20 * 1024 * 1024))  # 20 MiB inflated: over the 16 MiB bound
+    reply = http("POST", chain["dist"].url + "/odf/messages", bomb, headers, timeout=60)
+    assert reply.status == 413, reply
+    assert stored(chain) == before
+
+
 @pytest.mark.parametrize("key", [None, "", "x" * 32])
 def test_wrong_key_is_401_and_nothing_is_forwarded(chain, key):
     before, delivered = stored(chain), distinct(chain["wrs"])

@@ -1,13 +1,15 @@
-"""Durable stores in process: the distributor's log (group commit, recovery of a
-torn tail, catch-up reads from disk, retention), offsets, the consumer store."""
+"""Durable stores in process: the distributor's queue (group commit, reads from
+SQLite behind the in-memory tail, offsets, retention, reopen), the consumer store."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+
+import pytest
 
 from replicator_app import odf
-from replicator_app.store import RECORD, ConsumerStore, JsonStore, OdfLog, Offsets
+from replicator_app.odf_queue import OdfQueue
+from replicator_app.store import ConsumerStore, JsonStore
 
 CODE = "SWMW100MFR------------FNL-000100--"
 
@@ -16,75 +18,66 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_log_group_commit_and_reads(tmp_path):
+def test_queue_group_commit_and_reads(tmp_path):
     async def main():
-        log = OdfLog(tmp_path, segment_bytes=4096, cache_records=10)
-        log.open(asyncio.get_running_loop())
-        seqs = await asyncio.gather(*(log.append(f"m{i}".encode() * 100, float(i))
+        queue = OdfQueue(tmp_path / "q.sqlite3", retain_bytes=2000, cache_records=10)
+        queue.open(asyncio.get_running_loop())
+        seqs = await asyncio.gather(*(queue.append(f"m{i:02d}".encode() * 100, float(i))
                                       for i in range(100)))
         assert sorted(seqs) == list(range(1, 101))
-        assert log.durable_seq == 100
-        assert log.fsyncs < 100  # concurrent appends share an fdatasync
-        assert len(list(tmp_path.glob("*.log"))) > 1  # rotated at 4 KiB
-        from_disk = log.read(0, 1000, 1 << 30)  # before the in-memory tail: from segments
-        assert [r.seq for r in from_disk][:3] == [1, 2, 3]
-        assert from_disk[0].payload == b"m0" * 100 and from_disk[0].sent_at == 0.0
-        assert [r.seq for r in log.read(95, 10)] == [96, 97, 98, 99, 100]
-        assert log.read(100) == []
-        removed = log.trim(50)
-        assert removed >= 1 and log.first_seq <= 51
-        assert log.read(0, 1)[0].seq == log.first_seq
-        log.close()
+        assert queue.durable_seq == 100
+        assert queue.commits < 100  # concurrent appends share a commit (one WAL fsync)
+        from_db = queue.read(0, 1000, 1 << 30)  # before the in-memory tail: from SQLite
+        assert [r.seq for r in from_db][:3] == [1, 2, 3]
+        assert from_db[0].payload == b"m00" * 100 and from_db[0].sent_at == 0.0
+        assert [r.seq for r in queue.read(95, 10)] == [96, 97, 98, 99, 100]
+        assert queue.read(100) == []
+        queue.save_offsets({"wrs": 50, "rma": 60})
+        queue.trim()  # keeps the newest 2000 bytes of what every consumer has (seq <= 50)
+        await wait_until(lambda: queue.first_seq > 1)
+        assert queue.first_seq == 45  # 300 bytes each: 44..50 hold over 2000, so 1..44 go
+        assert queue.read(0, 1)[0].seq == queue.first_seq
+        queue.close()
     run(main())
 
 
-def test_log_recovers_after_a_torn_tail(tmp_path):
-    async def write(n):
-        log = OdfLog(tmp_path)
-        log.open(asyncio.get_running_loop())
-        for i in range(n):
-            await log.append(b"x" * 50, 1.0)
-        last = log.durable_seq
-        log.close()
-        return last
-
-    assert run(write(5)) == 5
-    segment = next(tmp_path.glob("*.log"))
-    size = segment.stat().st_size
-    with open(segment, "ab") as fh:  # a record cut by a crash in the middle of a write
-        fh.write(RECORD.pack(50, 0, 6, 1.0, 1.0) + b"x" * 10)
-    assert run(write(0)) == 5
-    assert segment.stat().st_size == size
-    assert run(write(2)) == 7  # appends continue after the cut
+async def wait_until(predicate, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
 
 
-def test_log_rejects_a_corrupt_record(tmp_path):
-    async def write(n):
-        log = OdfLog(tmp_path)
-        log.open(asyncio.get_running_loop())
+def test_queue_survives_a_reopen_with_offsets(tmp_path):
+    async def write(n, offsets=None):
+        queue = OdfQueue(tmp_path / "q.sqlite3")
+        queue.open(asyncio.get_running_loop())
         for _ in range(n):
-            await log.append(b"y" * 20, 1.0)
-        seq = log.durable_seq
-        log.close()
-        return seq
+            await queue.append(b"x" * 50, 1.0)
+        if offsets:
+            queue.save_offsets(offsets)
+        state = (queue.durable_seq, dict(queue.offsets))
+        queue.close()
+        return state
 
-    run(write(3))
-    segment = next(tmp_path.glob("*.log"))
-    data = bytearray(segment.read_bytes())
-    data[-5] ^= 0xFF  # flip a byte of the last payload: its CRC no longer matches
-    segment.write_bytes(bytes(data))
-    assert run(write(0)) == 2
+    assert run(write(5, {"wrs": 3})) == (5, {"wrs": 3})
+    assert run(write(0)) == (5, {"wrs": 3})
+    assert run(write(2, {"wrs": 7, "cis": 1})) == (7, {"wrs": 7, "cis": 1})
+    assert run(write(0)) == (7, {"wrs": 7, "cis": 1})
 
 
-def test_offsets_are_saved_atomically(tmp_path):
-    path = tmp_path / "offsets.json"
-    offsets = Offsets(path)
-    assert offsets.values == {}
-    offsets.values.update(wrs=10, rma=7)
-    assert offsets.save() is True
-    assert offsets.save() is False  # unchanged: no write
-    assert json.loads(path.read_text()) == {"wrs": 10, "rma": 7}
-    assert Offsets(path).values == {"wrs": 10, "rma": 7}
+def test_queue_fails_loudly_when_it_cannot_write(tmp_path):
+    async def main():
+        queue = OdfQueue(tmp_path / "q.sqlite3")
+        queue.open(asyncio.get_running_loop())
+        await queue.append(b"ok", 1.0)
+        queue._pending.append(("offsets", {"bad": "not an int", "x": object()}))
+        with pytest.raises(OSError):
+            await queue.append(b"lost?", 1.0)
+        assert not queue.healthy and "ODF queue write failed" in queue.error
+        with pytest.raises(OSError):
+            await queue.append(b"refused", 1.0)
+        queue.close()
+    run(main())
 
 
 def test_consumer_store_version_semantics(tmp_path):

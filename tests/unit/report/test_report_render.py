@@ -7,12 +7,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib  # noqa: F401 - the test extra installs it; missing, this module fails
 import pytest
 
 from replicator.report.render import COLOURS, STACK_COLOURS, inline_svg, write_report
 from tests.unit.report.report_cases import hand_report
-
-pytest.importorskip("matplotlib", reason="the report extra (matplotlib) is not installed")
 
 
 class Collect(HTMLParser):
