@@ -1,24 +1,35 @@
 #!/usr/bin/env python3
-"""Benchmark of configuration management and of the ODF chain of a deployed edition.
+"""Benchmark of configuration management at two scales, and of the ODF chain.
 
-    .venv/bin/python bench/configure_bench.py [--edition paris2024] [--duration 60]
-                                              [--rate 1000] [--skip-configure]
+    flock /tmp/replicator-paris2024.lock .venv/bin/python bench/configure_bench.py \
+        [--edition paris2024] [--scales default,all] [--odf] [--duration 60] [--rate 1000]
 
-1. `replicator configure --edition E` (first run as it comes: on a fresh
-   replica everything changes, on a configured one nothing), then an
-   idempotent re-run: wall time and changed counts of each.
-2. The ODF chain through the real containers for a bounded time: the venue
-   OVRs share --rate and all run `POST /odf/generate` (a constant arrival
-   rate for --duration) at once; then the fan-out is drained and the figures
-   read: messages acknowledged by the OVRs and per second over the OVRs' own
-   window, how far the senders fell behind schedule, p50/p99 OVR->WRS and
-   OVR->RMA latency (consumers' /odf/latency, from each message's due time to
-   the consumer's commit), messages lost (sent minus the new distinct
-   messages each consumer stored), and the CPU and memory of each chain
-   process beside the figures of the hand-written service it replaced.
+For each scale (`default`: the venues of the checkout's stack files; `all`:
+`replicator:venues: all`), in a throw-away copy of the project (its own state
+and secrets; the same edition name, so the edition's containers must not be
+running and the paris2024 lock must be held), with the images cached:
 
-Traffic stays inside the project's containers (docker exec), as the platform
-rules require. Prints the figures; `--json` prints them as JSON too.
+1. `replicator replicate --edition E --yes` end to end (build, cold up,
+   configure pass 1, the idempotence pass, verify, report): wall time, and
+   each step's figures read from its output;
+2. a no-op `replicator up --edition E --yes`;
+3. with --odf (first scale only): the ODF chain under load (below);
+4. `replicator down --edition E --yes`.
+
+It prints, per scale, the ratios of the issue: configure pass 1 / cold up
+(target <= 3), idempotence pass / no-op up (target <= 5), replicate end to end
+(targets: <= 2 min with the default venues, <= 4 min with all 43), and the
+changed count of the idempotence pass (must be 0). On a machine shared with
+other work the figures are inflated: the load average is printed with them.
+
+The ODF chain (--odf): the venue OVRs share --rate and all run
+`POST /odf/generate` (a constant arrival rate for --duration) at once; then
+the fan-out is drained and the figures read: messages acknowledged and per
+second over the OVRs' own window, how far the senders fell behind schedule,
+p50/p99 OVR->WRS and OVR->RMA latency (from each message's due time to the
+consumer's commit), messages lost, and the CPU and memory of each chain
+process. Traffic stays inside the project's
+containers (docker exec), as the platform rules require.
 """
 
 from __future__ import annotations
@@ -26,8 +37,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,31 +50,117 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# What a scale's project links from the checkout (its stacks are copied, to edit them).
+LINKED = ("Pulumi.yaml", "infra", "roles", "collections", "playbooks", "ansible.cfg", "apps",
+          "verify")
+TARGETS = {"configure_over_cold_up": 3.0, "idempotence_over_noop_up": 5.0}
+REPLICATE_TARGET = {"default": 120.0, "all": 240.0}
+PASS_RE = re.compile(r"Pass (\d)[^:]*: (\d+) hosts in ([\d.]+) s: ok=(\d+) changed=(\d+)")
+REPLICATED_RE = re.compile(r"replicated \S+ in (\d+) s \(([^)]*)\)")
+
+
+class ScaleProject:
+    """A copy of the project whose stacks select the venues of one scale."""
+
+    def __init__(self, edition: str, venues: str, workdir: Path) -> None:
+        self.edition = edition
+        self.root = workdir / f"project-{venues}"
+        self.root.mkdir(parents=True)
+        for name in LINKED:
+            (self.root / name).symlink_to(ROOT / name)
+        shutil.copytree(ROOT / "stacks", self.root / "stacks")
+        if venues != "default":
+            self.cli("config", "set", "replicator:venues", venues, "--edition", edition,
+                     check=True)
+
+    def cli(self, *args: str, timeout: float = 3600,
+            check: bool = False) -> tuple[subprocess.CompletedProcess[str], float]:
+        env = dict(os.environ, REPLICATOR_PROJECT=str(self.root),
+                   REPLICATOR_HOME=str(self.root / ".replicator"), NO_COLOR="1", COLUMNS="200")
+        env.pop("REPLICATOR_SECRETS_KEY", None)
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "replicator", *args], cwd=self.root,
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+        seconds = time.monotonic() - started
+        if check and proc.returncode != 0:
+            sys.exit(f"replicator {' '.join(args)} exited {proc.returncode}:\n"
+                     f"{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}")
+        return proc, seconds
+
+
+def parse_replicate(text: str) -> dict[str, Any]:
+    """Step times and the two configure passes from `replicator replicate`'s output."""
+    out: dict[str, Any] = {"passes": {}}
+    for number, hosts, seconds, ok, changed in PASS_RE.findall(text):
+        out["passes"][int(number)] = {"hosts": int(hosts), "seconds": float(seconds),
+                                      "ok": int(ok), "changed": int(changed)}
+    match = REPLICATED_RE.search(text)
+    if match:
+        out["total"] = float(match.group(1))
+        out["steps"] = {name: float(sec) for name, sec in
+                        re.findall(r"(\w+) (\d+) s", match.group(2))}
+    return out
+
+
+def run_scale(edition: str, venues: str, workdir: Path, odf: dict[str, Any] | None,
+              ) -> dict[str, Any]:
+    project = ScaleProject(edition, venues, workdir)
+    load = os.getloadavg()[0]
+    try:
+        proc, seconds = project.cli("replicate", "--edition", edition, "--yes")
+        text = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            sys.exit(f"replicate ({venues}) exited {proc.returncode}:\n{text[-6000:]}")
+        figures = parse_replicate(text)
+        noop, noop_seconds = project.cli("up", "--edition", edition, "--yes", check=True)
+        if odf is not None:
+            odf["figures"] = odf_load(Replica(edition, project.root), odf["duration"],
+                                      odf["rate"])
+    finally:
+        project.cli("down", "--edition", edition, "--yes")
+    passes = figures["passes"]
+    cold_up = figures["steps"]["up"]
+    result = {
+        "venues": venues, "replicate_seconds": round(seconds, 1),
+        "steps": figures["steps"], "cold_up_seconds": cold_up,
+        "noop_up_seconds": round(noop_seconds, 1), "pass1": passes.get(1), "pass2": passes.get(2),
+        "configure_over_cold_up": round(passes[1]["seconds"] / cold_up, 2),
+        "idempotence_over_noop_up": round(passes[2]["seconds"] / noop_seconds, 2),
+        "load_average_before": round(load, 1), "load_average_after": round(os.getloadavg()[0], 1),
+    }
+    return result
+
+
+def print_scale(r: dict[str, Any]) -> None:
+    p1, p2 = r["pass1"], r["pass2"]
+    target = REPLICATE_TARGET.get(r["venues"], REPLICATE_TARGET["all"])
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"venues {r['venues']}: {p1['hosts']} containers (load average "
+          f"{r['load_average_before']} -> {r['load_average_after']} on "
+          f"{os.cpu_count()} cores)")
+    print(f"  replicate end to end      {r['replicate_seconds']:7.1f} s  (target <= "
+          f"{target:.0f} s: {verdict(r['replicate_seconds'] <= target)}); steps "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in r["steps"].items()))
+    print(f"  cold up {r['cold_up_seconds']:.1f} s, configure pass 1 {p1['seconds']:.1f} s "
+          f"(changed={p1['changed']}): ratio {r['configure_over_cold_up']:.2f} (target <= 3: "
+          f"{verdict(r['configure_over_cold_up'] <= TARGETS['configure_over_cold_up'])})")
+    print(f"  no-op up {r['noop_up_seconds']:.1f} s, idempotence pass {p2['seconds']:.1f} s "
+          f"(changed={p2['changed']}: {verdict(p2['changed'] == 0)}): ratio "
+          f"{r['idempotence_over_noop_up']:.2f} (target <= 5: "
+          f"{verdict(r['idempotence_over_noop_up'] <= TARGETS['idempotence_over_noop_up'])})",
+          flush=True)
+
+
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")
 # The hand-written service (own HTTP, log segments, metrics) at 1,000 msg/s, as
 # measured before the move to aiohttp/SQLite: RSS MB, % of one core.
 OLD_FIGURES = {"odf-distributor": (90.0, 48.0)}
 # container -> the Docker host of its stack (an edition may span several engines)
 ENGINE_OF: dict[str, str] = {}
-
-
-def replicator(*args: str, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
-    started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "replicator", *args], cwd=ROOT, check=False,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ))
-    return proc, time.monotonic() - started
-
-
-def configure(edition: str) -> dict[str, Any]:
-    proc, seconds = replicator("configure", "--edition", edition, "--json")
-    if proc.returncode != 0:
-        sys.exit(f"configure failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    doc = json.loads(proc.stdout)
-    [only] = doc["passes"]
-    return {"seconds": round(seconds, 1), "playbook_seconds": only["seconds"],
-            "hosts": len(only["hosts"]), "changed": only["changed"],
-            "hosts_changed": sum(1 for s in only["hosts"].values() if s["changed"])}
 
 
 class Replica:
@@ -223,40 +323,43 @@ def _ms(body: dict, key: str) -> str:
     return "?"
 
 
+def print_odf(odf: dict[str, Any]) -> None:
+    print(f"       odf: {odf['venues']} OVRs x {odf['rate_per_venue']:g}/s = "
+          f"{odf['offered_rate']:g}/s offered for {odf['duration']:g} s: "
+          f"{odf['sent']} of {odf['requested']} acknowledged "
+          f"({odf['messages_per_second']}/s over {odf['window_seconds']} s, "
+          f"{odf['failed_at_ovr']} failed; senders at most {odf['behind_schedule_ms']} ms "
+          f"behind schedule), fan-out drained {odf['drain_seconds']} s later")
+    for c, body in odf["latency"].items():
+        print(f"            OVR->{c}: p50 {_ms(body, 'p50')}  p99 {_ms(body, 'p99')}  "
+              f"(n={body.get('count', '?')})")
+    print(f"            lost: {odf['lost']}")
+    print_processes(odf["processes"], odf["offered_rate"])
+    print("            (latency from each message's due time to the consumer's commit)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edition", default="paris2024")
+    parser.add_argument("--scales", default="default,all",
+                        help="comma-separated: default (the stack files' venues), all, or a "
+                             "venue list like [AQC,STA]")
+    parser.add_argument("--odf", action="store_true", help="also load the ODF chain (first scale)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of ODF load")
     parser.add_argument("--rate", type=float, default=1000.0,
-                        help="messages/s offered in all, shared by the venue OVRs "
-                             "(default: the target, 1000)")
-    parser.add_argument("--skip-configure", action="store_true")
-    parser.add_argument("--skip-odf", action="store_true")
+                        help="messages/s offered in all, shared by the venue OVRs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures: dict[str, Any] = {"edition": args.edition}
-    if not args.skip_configure:
-        figures["configure"] = configure(args.edition)
-        figures["rerun"] = configure(args.edition)
-        for name in ("configure", "rerun"):
-            f = figures[name]
-            print(f"{name:>10}: {f['seconds']:7.1f} s for {f['hosts']} hosts, "
-                  f"changed={f['changed']} on {f['hosts_changed']} hosts", flush=True)
-    if not args.skip_odf:
-        odf = odf_load(Replica(args.edition), args.duration, args.rate)
-        figures["odf"] = odf
-        print(f"       odf: {odf['venues']} OVRs x {odf['rate_per_venue']:g}/s = "
-              f"{odf['offered_rate']:g}/s offered for {odf['duration']:g} s: "
-              f"{odf['sent']} of {odf['requested']} acknowledged "
-              f"({odf['messages_per_second']}/s over {odf['window_seconds']} s, "
-              f"{odf['failed_at_ovr']} failed; senders at most {odf['behind_schedule_ms']} ms "
-              f"behind schedule), fan-out drained {odf['drain_seconds']} s later")
-        for c, body in odf["latency"].items():
-            print(f"            OVR->{c}: p50 {_ms(body, 'p50')}  p99 {_ms(body, 'p99')}  "
-                  f"(n={body.get('count', '?')})")
-        print(f"            lost: {odf['lost']}")
-        print_processes(odf["processes"], odf["offered_rate"])
-        print("            (latency from each message's due time to the consumer's commit)")
+    figures: dict[str, Any] = {"edition": args.edition, "cores": os.cpu_count(), "scales": []}
+    odf = {"duration": args.duration, "rate": args.rate} if args.odf else None
+    with tempfile.TemporaryDirectory(prefix="configure-bench-") as tmp:
+        for number, venues in enumerate(v.strip() for v in args.scales.split(",") if v.strip()):
+            result = run_scale(args.edition, venues, Path(tmp), odf if number == 0 else None)
+            figures["scales"].append(result)
+            print_scale(result)
+            if odf is not None and number == 0:
+                figures["odf"] = odf["figures"]
+                print_odf(odf["figures"])
     if args.json:
         print(json.dumps(figures, indent=2))
     return 0

@@ -20,6 +20,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from replicator.images.recipes import deployed_image_ref
+
 LABEL_PREFIX = "replicator."
 HEALTH_PATH = "/health"
 APP_CONFIG = "/etc/replicator/app.json"
@@ -55,7 +57,7 @@ def alias(service: str, tier: str) -> str:
 
 
 def image_name(tier: str, tag: str) -> str:
-    return f"replicator/{tier}:{tag}"
+    return deployed_image_ref(tier, tag)
 
 
 # --------------------------------------------------------------------------- stacks

@@ -179,7 +179,10 @@ def _network_members(api: Any, network_id: str) -> list[str]:
         data = api.inspect_network(network_id)
     except Exception:  # noqa: BLE001 - removed while we looked
         return []
-    return [c.get("Name", "") for c in (data.get("Containers") or {}).values()]
+    # `lb-<network>` is a swarm overlay's load-balancer endpoint (named `<network>-endpoint`),
+    # made by Docker on each engine with a member: not a container of anybody's.
+    return [c.get("Name", "") for key, c in (data.get("Containers") or {}).items()
+            if not key.startswith("lb-")]
 
 
 def _container(host: str, data: dict[str, Any]) -> ObservedContainer:

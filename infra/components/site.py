@@ -16,6 +16,7 @@ import pulumi_docker as docker
 from components import naming
 from components.link import Link, LinkArgs
 from components.service import Service, ServiceArgs, TierPlacement
+from replicator.images.recipes import deployed_image_ref
 from replicator.topology import StackSettings, Topology
 
 
@@ -64,10 +65,10 @@ class Site(pulumi.ComponentResource):
             )
 
         kinds = sorted({tier.kind for d in deployed for tier in d.tiers})
+        refs = {kind: deployed_image_ref(kind, cfg.image_tag) for kind in kinds}
         self.images = {
-            kind: docker.RemoteImage(
-                f"image-{kind}", name=f"replicator/{kind}:{cfg.image_tag}", keep_locally=True,
-                opts=child)
+            kind: docker.RemoteImage(f"image-{kind}", name=refs[kind], keep_locally=True,
+                                     opts=child)
             for kind in kinds
         }
 
@@ -85,7 +86,7 @@ class Site(pulumi.ComponentResource):
                     kind=tier.kind, instances=tier.instances,
                     ports=[p.port for p in tier.ports],
                     image_id=self.images[tier.kind].image_id,
-                    image_name=f"replicator/{tier.kind}:{cfg.image_tag}",
+                    image_name=refs[tier.kind],
                     circuits=[args.circuits[c] for c in circuits],
                     published=published.get((d.name, tier.kind), {}),
                 ))

@@ -75,6 +75,9 @@ def run_configure(root: Path, targets: list[CheckedStack], *, check: bool = Fals
             return
         title = {1: "Pass 1", 2: "Pass 2 (idempotence)"}.get(number, f"Pass {number}")
         out.print(host_table(result, f"{title}: {summary_line(result)}"))
+        slowest = bar.slowest() if bar is not None else None
+        if slowest:
+            out.print(f"slowest host: {escape(slowest[0])} ({slowest[1]:.1f} s)", highlight=False)
 
     result = configure(prepared, check=check, limit=limit, idempotence=idempotence,
                        forks=forks, verbosity=verbosity, on_pass=on_pass, after_pass=after_pass)

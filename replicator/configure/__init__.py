@@ -2,8 +2,9 @@
 
 `prepare` turns the stacks' outputs and the topology model into an inventory
 (`<workdir>/ansible/<edition>/inventory/<target>.yml`, no secrets), makes
-sure the edition's secrets exist (`replicator.secrets_store`) and packs the
-application service; `configure` runs `playbooks/site.yml` through
+sure the edition's secrets exist (`replicator.secrets_store`) and names the
+version of the application service the app image must carry (the code is
+baked into the image: `replicator.images.recipes.app_version`); `configure` runs `playbooks/site.yml` through
 ansible-runner, twice with the idempotence gate (a second pass that changes
 anything fails, like Molecule's idempotence check).
 """
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from replicator.configure.archive import write_archive
 from replicator.configure.inventory import Inventory, build_inventory
 from replicator.configure.run import EventHandler, PlaybookResult, TaskOutcome, run_playbook
 from replicator.errors import InputError, ReplicatorError
@@ -73,8 +73,10 @@ def prepare(root: Path, targets: Sequence[CheckedStack], label: str | None = Non
     directory = run_dir(root, edition)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
-    archive = write_archive(root, directory / "files")
-    inventory.data["all"]["vars"]["replicator_app_archive"] = str(archive)
+    from replicator.images.recipes import app_version
+
+    # The version the image build bakes in (apps/ of the checkout replicator runs from).
+    inventory.data["all"]["vars"]["replicator_app_version"] = app_version()
     label = label or (targets[0].name if len(targets) == 1 else edition)
     path = inventory.write(directory / "inventory" / f"{label}.yml")
     db_services = sorted(set(inventory.db_services) | set(_db_services(targets)))

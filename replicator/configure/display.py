@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -21,10 +22,12 @@ from replicator.configure.run import DONE_TASK, PlaybookResult, _task_of, failur
 
 
 class PassProgress:
-    """Live view of one playbook pass: hosts done, current task, running counts.
+    """Live view of one playbook pass: hosts done / total, the slowest host, running counts.
 
     Fed with ansible-runner events (`on_event`); failures are printed as they
-    happen, above the bar.
+    happen, above the bar. The slowest host is the one that has been running
+    longest among those not done (once all are done: the one that took longest),
+    timed from its first task.
     """
 
     def __init__(self, console: Console, hosts: list[str], title: str) -> None:
@@ -34,6 +37,8 @@ class PassProgress:
         self.done: set[str] = set()
         self.counts = {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0}
         self.task = ""
+        self.started: dict[str, float] = {}
+        self.finished: dict[str, float] = {}
         self._progress = Progress(
             SpinnerColumn(), TextColumn("[bold]{task.fields[title]}[/]"), BarColumn(),
             MofNCompleteColumn(), TextColumn("hosts"), TimeElapsedColumn(),
@@ -41,6 +46,22 @@ class PassProgress:
             console=console, transient=False, disable=not console.is_terminal)
         self._bar = self._progress.add_task("pass", total=len(self.hosts) or None,
                                             title=title, counts="", current="")
+
+    def slowest(self, now: float | None = None) -> tuple[str, float] | None:
+        """(host, seconds): the longest-running unfinished host, else the longest overall."""
+        now = time.monotonic() if now is None else now
+        running = {h: now - t for h, t in self.started.items() if h not in self.done}
+        if not running:
+            running = {h: self.finished[h] - t for h, t in self.started.items()
+                       if h in self.finished}
+        if not running:
+            return None
+        host = max(running, key=lambda h: running[h])
+        return host, running[host]
+
+    def _finish(self, host: str) -> None:
+        self.done.add(host)
+        self.finished.setdefault(host, time.monotonic())
         self._last_line = 0
 
     def __enter__(self) -> Self:
@@ -59,13 +80,17 @@ class PassProgress:
         counts = f"ok={c['ok']} changed={c['changed']}"
         if c["failed"] or c["unreachable"]:
             counts += f" [red]failed={c['failed']} unreachable={c['unreachable']}[/]"
+        slowest = self.slowest()
+        current = f"slowest {slowest[0]} {slowest[1]:.0f} s" if slowest else self.task[:60]
         self._progress.update(self._bar, completed=len(self.done), counts=counts,
-                              current=escape(self.task[:60]))
+                              current=escape(current))
 
     def on_event(self, event: Mapping[str, Any]) -> None:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         host = data.get("host")
+        if host and kind.startswith("runner_on_"):
+            self.started.setdefault(host, time.monotonic())
         if kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
             task, role = _task_of(data)
             self.task = f"{role} : {task}" if role else task
@@ -75,13 +100,15 @@ class PassProgress:
                 self.counts["changed"] += 1
             task, _role = _task_of(data)
             if task == DONE_TASK and host:
-                self.done.add(host)
-                self._plain(f"  {host}: configured")
+                self._finish(host)
+                seconds = self.finished[host] - self.started.get(host, self.finished[host])
+                self._plain(f"  {host}: configured in {seconds:.1f} s "
+                            f"({len(self.done)}/{len(self.hosts)})")
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.counts["failed"] += 1
             task, role = _task_of(data)
             if host:
-                self.done.add(host)
+                self._finish(host)
             label = f"{role} : {task}" if role else task
             self._progress.console.print(
                 f"[red]failed:[/] {escape(str(host))}: {escape(label)}: "
@@ -89,11 +116,11 @@ class PassProgress:
         elif kind == "runner_on_unreachable":
             self.counts["unreachable"] += 1
             if host:
-                self.done.add(host)
+                self._finish(host)
             self._progress.console.print(
                 f"[red]unreachable:[/] {escape(str(host))}: "
                 f"{escape(failure_message(data.get('res')))}", highlight=False)
-        else:
+        elif not kind.startswith("runner_on_"):
             return
         self._refresh()
 

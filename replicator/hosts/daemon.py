@@ -10,6 +10,7 @@ It is stopped by the pid it wrote, never by name.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from replicator.errors import EngineUnavailableError
 from replicator.hosts.model import SimHost
 from replicator.hosts.netns import NETNS_DIR
 
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # a restart brings its containers back first: slow under load
 STOP_TIMEOUT = 60.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -51,7 +52,10 @@ def _spawn(host: SimHost) -> int:
     for d in (host.data_root, host.exec_root):
         Path(d).mkdir(parents=True, exist_ok=True)
     config = Path(host.pidfile).with_name("daemon.json")
-    config.write_text("{}\n")  # never /etc/docker/daemon.json: that is the main engine's
+    # Never /etc/docker/daemon.json (the main engine's); and an own trust key: the
+    # engine's ID derives from it, and /etc/docker/key.json would give every host the
+    # main engine's ID (one "physical host" for verify and the report).
+    config.write_text(json.dumps({"deprecated-key-path": str(config.with_name("key.json"))}))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(host.socket)  # a socket left by a killed dockerd blocks the bind
     cmd = ["nsenter", f"--net={NETNS_DIR / host.namespace}", DOCKERD,

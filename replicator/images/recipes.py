@@ -14,6 +14,10 @@ Layout under `recipes/`:
   common/                files every layer's build context gets as `common/...`
   <name>/Dockerfile      a layer; its parent is named by
                          `ARG BASE_IMAGE=replicator/<parent>:latest`
+  <name>/sources.txt     optional: project sources the layer bakes in, as
+                         `<context path>: <path from the project root>` lines;
+                         the context also gets `<context path>.version`, the
+                         sources' own hash (the app image carries the app so)
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Any, Literal
 from replicator.errors import InputError
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+PROJECT_ROOT = RECIPES_DIR.parents[2]
+SOURCES_FILE = "sources.txt"
 REPOSITORY = "replicator"
 BASE = "base"
 COMMON = "common"
@@ -113,7 +119,61 @@ def _read_tree(directory: Path, prefix: str = "") -> dict[str, tuple[bytes, bool
     return files
 
 
-def load_recipes(recipes_dir: Path = RECIPES_DIR) -> dict[str, Recipe]:
+_SKIP_PARTS = {"__pycache__"}
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
+
+
+def source_files(directory: Path) -> dict[str, bytes]:
+    """The files of a source tree, by relative path: no caches, no dot files, sorted."""
+    files: dict[str, bytes] = {}
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory)
+        if any(part in _SKIP_PARTS or part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and not path.name.endswith(_SKIP_SUFFIXES):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def source_version(files: dict[str, bytes]) -> str:
+    """The hash of a source tree (paths and contents): its version as baked into an image."""
+    digest = hashlib.sha256()
+    for rel, content in sorted(files.items()):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()[:HASH_LEN]
+
+
+def app_version(project_root: Path = PROJECT_ROOT) -> str:
+    """The version of apps/replicator_app that a current app image carries."""
+    return source_version(source_files(project_root / "apps" / "replicator_app"))
+
+
+def _layer_sources(layer_dir: Path, project_root: Path) -> dict[str, tuple[bytes, bool]]:
+    """Build-context files from the project sources a layer names in its sources.txt."""
+    listing = layer_dir / SOURCES_FILE
+    if not listing.is_file():
+        return {}
+    files: dict[str, tuple[bytes, bool]] = {}
+    for number, raw in enumerate(listing.read_text().splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        target, sep, source = (part.strip() for part in line.partition(":"))
+        tree = project_root / source
+        if not sep or not target or not source or not tree.is_dir():
+            raise InputError(
+                f"line {number}: {raw.strip()!r} does not name a source directory",
+                file=listing,
+                fix="write `<context path>: <directory from the project root>`",
+            )
+        tree_files = source_files(tree)
+        files.update({f"{target}/{rel}": (content, False) for rel, content in tree_files.items()})
+        files[f"{target}.version"] = (source_version(tree_files).encode() + b"\n", False)
+    return files
+
+
+def load_recipes(recipes_dir: Path = RECIPES_DIR,
+                 project_root: Path = PROJECT_ROOT) -> dict[str, Recipe]:
     """All recipes under `recipes_dir`, parents before children."""
     base_dir = recipes_dir / BASE
     if not (base_dir / "packages.txt").is_file() or not (base_dir / "build-rootfs.sh").is_file():
@@ -153,7 +213,7 @@ def load_recipes(recipes_dir: Path = RECIPES_DIR) -> dict[str, Recipe]:
                 file=dockerfile,
                 fix=f"add `ARG {BASE_ARG}={image_ref(BASE)}` before `FROM ${{{BASE_ARG}}}`",
             )
-        own = _read_tree(sub)
+        own = {**_read_tree(sub), **_layer_sources(sub, project_root)}
         recipes[sub.name] = Recipe(
             name=sub.name,
             kind="dockerfile",
@@ -200,3 +260,18 @@ def recipe_hashes(recipes: dict[str, Recipe]) -> dict[str, str]:
 
 
 IMAGE_NAMES: tuple[str, ...] = tuple(load_recipes())
+LATEST = "latest"
+
+
+def deployed_image_ref(name: str, tag: str = LATEST) -> str:
+    """The image a stack deploys for `replicator:imageTag`.
+
+    `latest` means the image this checkout's recipes define, by recipe hash
+    (`replicator/app:<hash>`), not whatever `:latest` points at: on an engine
+    shared by several checkouts the tag follows the last build, while the roles
+    rely on what this checkout bakes into its images (the app's version).
+    Any other tag is used as given.
+    """
+    if tag != LATEST:
+        return image_ref(name, tag)
+    return image_ref(name, recipe_hashes(load_recipes())[name])

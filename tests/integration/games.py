@@ -26,7 +26,7 @@ from tests.integration.projects import (
 from tests.topology_builders import edition_skeleton, service, venue
 
 VENUES = {"AQC": ["SWM", "DIV"], "STA": ["ATH"]}
-LINKED = ("roles", "playbooks", "ansible.cfg", "infra")
+LINKED = ("roles", "collections", "playbooks", "ansible.cfg", "infra")
 
 
 def _svc(name: str, site: str, tiers: list[tuple[str, int, int]], *, per_venue: bool = False,
@@ -96,8 +96,8 @@ def make_games_project(root: Path, repo: Path, edition: str,
     (root / "Pulumi.yaml").write_text((repo / "Pulumi.yaml").read_text())
     for name in LINKED:
         (root / name).symlink_to(repo / name)
-    # A copy, not a link: the app archive (and so the idempotence checks) must not
-    # follow edits made to the checkout while the tests run.
+    # A copy of apps/ for the project's own tools; the containers run the app
+    # baked into the app image from the checkout (docs/images.md).
     shutil.copytree(repo / "apps", root / "apps",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     stacks = root / "stacks"

@@ -32,6 +32,7 @@ CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 STACK_LABEL = "replicator.stack"
+OVERLAY_SETTLE_SECONDS = 60.0  # bounded wait for a swarm overlay's load-balancer endpoint
 EDITION_LABEL = "replicator.edition"
 
 _SCHEMAS = {
@@ -429,12 +430,15 @@ class DockerProvider:
                 api.remove_container(id_, force=True, v=bool(inputs.get("removeVolumes", True)))
             elif type_ == NETWORK:
                 try:
-                    api.remove_network(id_)
+                    self._remove_network(id_)
                 except docker_errors.APIError as exc:
                     if exc.status_code == 404:
                         raise
                     info = api.inspect_network(id_)
                     attached = sorted(c.get("Name", cid) for cid, c in (info.get("Containers") or {}).items())
+                    if not attached:  # e.g. a swarm overlay whose endpoints elsewhere linger
+                        raise ProviderError(f"network {inputs.get('name')}: {_explain(exc)}; "
+                                            "run the same command again") from exc
                     raise ProviderError(
                         f"network {inputs.get('name')} still has containers attached "
                         f"({', '.join(attached)}); they are not managed by this stack: remove them first"
@@ -456,6 +460,26 @@ class DockerProvider:
             return  # already gone: deleting is idempotent
         except docker_errors.APIError as exc:
             raise ProviderError(_explain(exc)) from exc
+
+    def _remove_network(self, id_: str) -> None:
+        """Remove a network; on a swarm overlay, wait out its load-balancer endpoint.
+
+        After the last container of another engine leaves an overlay network, the
+        manager drops the network's `lb-<name>` endpoint a moment later (seconds
+        under load): until then the removal fails with "active endpoints".
+        """
+        deadline = time.monotonic() + OVERLAY_SETTLE_SECONDS
+        while True:
+            try:
+                self.api.remove_network(id_)
+                return
+            except docker_errors.APIError as exc:
+                if exc.status_code == 404 or time.monotonic() > deadline:
+                    raise
+                attached = (self.api.inspect_network(id_).get("Containers") or {})
+                if not all(k.startswith("lb-") for k in attached):  # real containers: say so
+                    raise
+            time.sleep(1.0)
 
     def read(self, type_: str, id_: str, inputs: dict[str, Any],
              outputs: dict[str, Any]) -> ReadResult | None:

@@ -126,6 +126,10 @@ def test_three_hosts_deploy_link_isolate_fail_and_leave_nothing(project: TestPro
         code, rows, stderr = _status(project)
         assert code == 0, stderr
         assert len({r["engine"] for r in rows}) == 3
+        # Three physical hosts: three engine IDs (not the main engine's, shared through
+        # /etc/docker/key.json).
+        ids = {_engine(record, s).info()["ID"] for s in ("ctoc", "itl", "toc")}
+        assert len(ids) == 3 and docker.from_env().info()["ID"] not in ids
         assert {r["site"]: r["host"] for r in rows} == {"ctoc": "ctoc", "itl": "itl", "toc": "toc"}
         _cross_host_probes(project, record)
         _host_down_and_back(project, _record(project))

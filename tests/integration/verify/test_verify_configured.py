@@ -31,7 +31,7 @@ CONFIGURE_TIMEOUT = 1500
 
 @pytest.fixture(scope="module")
 def configured(verified_project: Project) -> Project:
-    for name in ("apps", "playbooks", "roles", "ansible.cfg"):  # games.py links them already
+    for name in ("apps", "playbooks", "roles", "collections", "ansible.cfg"):  # games.py links them
         link = verified_project.root / name
         if not link.exists():
             link.symlink_to(REPO / name)

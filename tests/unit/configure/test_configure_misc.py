@@ -1,58 +1,74 @@
-"""The app archive, the replicate pipeline hook and the CLI's input errors."""
+"""The app baked into its image, the replicate pipeline hook and the CLI's input errors."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import tarfile
+import shutil
 from pathlib import Path
 
 import pytest
 
-from replicator.configure.archive import APP_PACKAGE, build_archive, write_archive
+from replicator.errors import InputError
+from replicator.images.recipes import (
+    RECIPES_DIR,
+    app_version,
+    load_recipes,
+    recipe_hashes,
+    source_files,
+)
 from replicator.configure.replicate import STEPS, Step
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _app(tmp_path: Path) -> Path:
-    src = tmp_path / "apps" / APP_PACKAGE
+    src = tmp_path / "apps" / "replicator_app"
     (src / "roles").mkdir(parents=True)
     (src / "__main__.py").write_text("print('hi')\n")
     (src / "roles" / "x.py").write_text("X = 1\n")
     (src / "__pycache__").mkdir()
     (src / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
+    (src / ".pytest_cache").mkdir()
+    (src / ".pytest_cache" / "v").write_text("junk")
     return src
 
 
-def test_archive_is_deterministic_and_clean(tmp_path):
+def test_app_version_ignores_caches_and_mtimes(tmp_path):
     src = _app(tmp_path)
-    first = build_archive(src)
+    assert sorted(source_files(src)) == ["__main__.py", "roles/x.py"]
+    first = app_version(tmp_path)
     (src / "roles" / "x.py").touch()  # a new mtime alone changes nothing
-    assert build_archive(src) == first
-    path = tmp_path / "a.tar"
-    path.write_bytes(first)
-    with tarfile.open(path) as tar:
-        names = tar.getnames()
-        members = tar.getmembers()
-    assert names == [APP_PACKAGE, f"{APP_PACKAGE}/__main__.py", f"{APP_PACKAGE}/roles",
-                     f"{APP_PACKAGE}/roles/x.py"]
-    assert {(m.uid, m.gid, m.mtime) for m in members} == {(0, 0, members[0].mtime)}
+    (src / "__pycache__" / "y.pyc").write_bytes(b"more junk")
+    assert app_version(tmp_path) == first
+    (src / "roles" / "x.py").write_text("X = 2\n")
+    assert app_version(tmp_path) != first
 
 
-def test_archive_name_follows_the_content(tmp_path):
+def test_app_image_bakes_the_app_and_its_version(tmp_path):
+    recipes = load_recipes()
+    files = recipes["app"].files
+    assert "replicator_app/__main__.py" in files
+    assert files["replicator_app.version"][0].decode().strip() == app_version(REPO)
+    assert not any("__pycache__" in name for name in files)
+
+
+def test_an_app_change_rebuilds_only_the_app_image(tmp_path):
+    recipes_dir = tmp_path / "recipes"
+    shutil.copytree(RECIPES_DIR, recipes_dir)
     _app(tmp_path)
-    out = tmp_path / "files"
-    one = write_archive(tmp_path, out)
-    assert write_archive(tmp_path, out) == one
-    (tmp_path / "apps" / APP_PACKAGE / "roles" / "x.py").write_text("X = 2\n")
-    two = write_archive(tmp_path, out)
-    assert two != one
-    assert sorted(out.iterdir()) == [two]  # the old archive is gone
+    before = recipe_hashes(load_recipes(recipes_dir, tmp_path))
+    (tmp_path / "apps" / "replicator_app" / "roles" / "x.py").write_text("X = 3\n")
+    after = recipe_hashes(load_recipes(recipes_dir, tmp_path))
+    assert {n for n in before if before[n] != after[n]} == {"app"}
 
 
-def test_real_app_archives(tmp_path):
-    assert write_archive(REPO, tmp_path).stat().st_size > 10_000
+def test_a_bad_sources_line_is_refused(tmp_path):
+    recipes_dir = tmp_path / "recipes"
+    shutil.copytree(RECIPES_DIR, recipes_dir)
+    (recipes_dir / "app" / "sources.txt").write_text("replicator_app: apps/nowhere\n")
+    with pytest.raises(InputError, match="does not name a source directory"):
+        load_recipes(recipes_dir, tmp_path)
 
 
 def test_replicate_runs_every_stage_in_order():

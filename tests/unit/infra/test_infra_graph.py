@@ -29,6 +29,7 @@ from infra_mocks import (
     stack_config,
 )
 
+from replicator.images.recipes import deployed_image_ref
 from replicator.topology import StackSettings, Topology, load_edition, stack_settings_from_config
 
 EDITION = "paris2024"
@@ -225,7 +226,7 @@ def test_every_container_runs_its_tier_image(stack: Stack) -> None:
     tag = stack.settings.image_tag
     for name, inputs in stack.containers.items():
         tier = labels(inputs)["replicator.tier"]
-        image = f"replicator/{tier}:{tag}"
+        image = deployed_image_ref(tier, tag)
         assert image in images, name
         assert images[image].inputs.get("keepLocally") is True
         assert inputs["image"] == f"sha256:{image}", "the container uses the image's id output"

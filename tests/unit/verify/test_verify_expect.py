@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from replicator.images.recipes import deployed_image_ref
 from tests.unit.verify.verify_cases import REPO, make_replica
 from verify import expect
 from verify.expect import Expectation
@@ -70,7 +71,7 @@ def test_container_networks_follow_the_links(expectation: Expectation) -> None:
     assert by_name[f"{ed}-itl-wrs-app-1"].networks == {f"{ed}-itl-lan"}
     assert ovr.labels["replicator.venue"] == "AQC"
     assert ovr.labels["replicator.model-service"] == "ovr"
-    assert by_name[f"{ed}-itl-accreditation-db-1"].image == "replicator/db:latest"
+    assert by_name[f"{ed}-itl-accreditation-db-1"].image == deployed_image_ref("db", "latest")
 
 
 def test_one_stack_selects_its_services_and_links_touching_it(tmp_path: Path) -> None:

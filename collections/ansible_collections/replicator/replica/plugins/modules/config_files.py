@@ -1,0 +1,173 @@
+#!/usr/bin/python
+"""Write many files in one module run (one `docker exec` instead of two or three per file)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: config_files
+short_description: Write several files and remove others in one run
+description:
+  - Writes each file of O(files) atomically (temporary file in the same
+    directory, then rename) when its content differs, and sets its owner,
+    group and mode. Removes the paths of O(absent).
+  - Checks the files of O(expect) first (for instance a version file baked
+    into the image) and fails with their C(fix) when one differs.
+  - Supports check mode and diff mode.
+options:
+  files:
+    description: Files to write.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest: {description: Absolute path., type: path, required: true}
+      content: {description: The content., type: str, required: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string such as C(0644)., type: str, required: true}
+  absent:
+    description: Paths to remove when present.
+    type: list
+    elements: path
+    default: []
+  expect:
+    description: Files that must already hold exactly C(content) (surrounding whitespace ignored).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      content: {description: Expected content., type: str, required: true}
+      fix: {description: What to do when it differs (shown in the error)., type: str, default: ""}
+author: replicator
+"""
+
+EXAMPLES = r"""
+- name: Write the application configuration
+  replicator.replica.config_files:
+    files:
+      - {dest: /etc/replicator/app.json, content: "{{ doc | to_nice_json }}", group: replicator, mode: "0640"}
+    absent: [/etc/nginx/sites-enabled/default]
+"""
+
+RETURN = r"""
+changed_files:
+  description: Paths written, re-owned or removed (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+"""
+
+import grp  # noqa: E402
+import os  # noqa: E402
+import pwd  # noqa: E402
+import tempfile  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+
+def _ids(module, spec):
+    try:
+        uid = pwd.getpwnam(spec["owner"]).pw_uid
+        gid = grp.getgrnam(spec["group"]).gr_gid
+    except KeyError as exc:
+        module.fail_json(msg=f"{spec['dest']}: no such user or group {exc}: is the container's "
+                             "image current? (replicator image build, then replicator up)")
+    try:
+        mode = int(spec["mode"], 8)
+    except ValueError:
+        module.fail_json(msg=f"{spec['dest']}: mode {spec['mode']!r} is not octal (e.g. '0644')")
+    return uid, gid, mode
+
+
+def _current(path):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        st = os.stat(path)
+        return data, (st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    except FileNotFoundError:
+        return None, None
+
+
+def _write(path, data, uid, gid, mode):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_expected(module):
+    for item in module.params["expect"]:
+        data, _ = _current(item["path"])
+        found = data.decode(errors="replace").strip() if data is not None else None
+        if found != item["content"].strip():
+            module.fail_json(msg=f"{item['path']} holds {found!r}, expected "
+                                 f"{item['content'].strip()!r}. {item['fix']}".strip())
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "files": {"type": "list", "elements": "dict", "default": [], "options": {
+                "dest": {"type": "path", "required": True},
+                "content": {"type": "str", "required": True},
+                "owner": {"type": "str", "default": "root"},
+                "group": {"type": "str", "default": "root"},
+                "mode": {"type": "str", "required": True},
+            }},
+            "absent": {"type": "list", "elements": "path", "default": []},
+            "expect": {"type": "list", "elements": "dict", "default": [], "options": {
+                "path": {"type": "path", "required": True},
+                "content": {"type": "str", "required": True},
+                "fix": {"type": "str", "default": ""},
+            }},
+        },
+        supports_check_mode=True,
+    )
+    _check_expected(module)
+    changed, diffs = [], []
+    for spec in module.params["files"]:
+        path = spec["dest"]
+        uid, gid, mode = _ids(module, spec)
+        wanted = spec["content"].encode()
+        data, meta = _current(path)
+        if data == wanted and meta == (uid, gid, mode):
+            continue
+        changed.append(path)
+        if module._diff and data != wanted:
+            diffs.append({"before_header": path, "after_header": path,
+                          "before": (data or b"").decode(errors="replace"),
+                          "after": spec["content"]})
+        if module.check_mode:
+            continue
+        if not os.path.isdir(os.path.dirname(path)):
+            module.fail_json(msg=f"{path}: directory {os.path.dirname(path)} does not exist")
+        if data == wanted:
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        else:
+            _write(path, wanted, uid, gid, mode)
+    for path in module.params["absent"]:
+        if os.path.lexists(path):
+            changed.append(path)
+            if not module.check_mode:
+                os.unlink(path)
+    result = {"changed": bool(changed), "changed_files": changed}
+    if diffs:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
