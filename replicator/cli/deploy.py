@@ -162,7 +162,7 @@ def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = Fa
             backend_url: BackendUrlOpt = None) -> None:
     """Read the real Docker objects back into the state (finds removed or stopped containers)."""
     targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url)
-    _exit_for(_run_each(targets, Mode.REFRESH, as_json=json_, show_same=False))
+    _exit_for(_run_each(targets, _modes().REFRESH, as_json=json_, show_same=False))
 
 
 @app.command()
