@@ -15,16 +15,17 @@ from replicator.dockerd import connect
 from replicator.errors import EngineUnavailableError
 from replicator.hosts.model import SimHost
 from replicator.images import IMAGE_NAMES
-from replicator.images.recipes import REPOSITORY
+from replicator.images.recipes import deployed_image_ref
 
 
 def wanted_images(source_host: str) -> dict[str, str]:
-    """`replicator/<name>:latest` -> image id, on the engine that built them."""
+    """The image refs the stacks deploy (`replicator/<name>:<recipe hash>`) -> image id,
+    on the engine that built them."""
     client = connect(source_host)
     try:
         found = {}
         for name in IMAGE_NAMES:
-            ref = f"{REPOSITORY}/{name}:latest"
+            ref = deployed_image_ref(name)
             try:
                 found[ref] = client.images.get(ref).id
             except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound and API errors
