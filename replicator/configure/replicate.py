@@ -50,11 +50,15 @@ def step_build(ctx: ReplicateContext) -> None:
 
 def step_up(ctx: ReplicateContext) -> None:
     from replicator.cli import deploy
+    from replicator.cli.targets import Targets
     from replicator.engine import Mode
+    from replicator.engine.selection import select_backend
+    from replicator.paths import work_dir
 
-    results = deploy._run_each(ctx.targets, Mode.UP, engine=ctx.options.get("engine", "auto"),
-                               parallel=ctx.options.get("parallel", 8), as_json=False,
-                               show_same=False)
+    runner = select_backend(ctx.options.get("engine", "auto"), ctx.root, work_dir(ctx.root),
+                            parallel=ctx.options.get("parallel", 8))
+    targets = Targets(runner, [t.name for t in ctx.targets])
+    results = deploy._run_each(targets, Mode.UP, as_json=False, show_same=False)
     ctx.results["up"] = results
     deploy._exit_for(results)
 
