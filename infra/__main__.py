@@ -89,7 +89,7 @@ containers = {
         "id": container.id,
         "service": svc_name,
         "networks": container.network_datas.apply(
-            lambda data: sorted({d.network_name for d in (data or [])})),
+            lambda data: sorted({d.network_name for d in (data or []) if d.network_name})),
     }
     for svc_name, svc in site_component.services.items()
     for cname, container in svc.containers.items()

@@ -145,7 +145,8 @@ def _id(value: Any) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--replica-level") == "full":
         return
-    keep, dropped = [], []
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         (dropped if item.get_closest_marker(APPLICATION) else keep).append(item)
     if dropped:
@@ -271,7 +272,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if entry is not None:
             entry["seconds"] = round(entry["seconds"] + report.duration, 4)
         return
-    findings = [json.loads(v) for k, v in report.user_properties if k == PROPERTY]
+    findings = [json.loads(str(v)) for k, v in report.user_properties if k == PROPERTY]
     entry = {"nodeid": report.nodeid, "outcome": report.outcome, "phase": report.when,
              "seconds": round(report.duration + setup.pop(report.nodeid, 0.0), 4),
              "message": _message(report) if report.outcome != "passed" else "",

@@ -156,12 +156,12 @@ class DockerObserver:
                     labels = {}
                 obs.image_labels[image] = {k: v for k, v in labels.items()
                                            if k.startswith(LABEL_PREFIX)}
-        members: dict[str, list[str]] = {}
+        on_network: dict[str, list[str]] = {}
         for c in obs.containers.values():
             for net in c.networks:
-                members.setdefault(net, []).append(c.name)
-        for net in obs.networks.values():
-            net.containers = tuple(sorted(members.get(net.name, ())))
+                on_network.setdefault(net, []).append(c.name)
+        for network in obs.networks.values():
+            network.containers = tuple(sorted(on_network.get(network.name, ())))
         return obs
 
 

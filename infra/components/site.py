@@ -40,8 +40,8 @@ class Site(pulumi.ComponentResource):
         deployed = topo.deployed_services(site=site, venues=cfg.venues)
         links = [link for link in topo.resolved_links(cfg.venues, site=site)]
         published: dict[tuple[str, str], dict[int, int]] = {}
-        for svc_name, tier, port, host_port in cfg.published_targets(topo):
-            published.setdefault((svc_name, tier), {})[port] = host_port
+        for svc_name, tier_kind, port, host_port in cfg.published_targets(topo):
+            published.setdefault((svc_name, tier_kind), {})[port] = host_port
 
         self.lan = docker.Network(
             naming.lan_network(edition, site),

@@ -28,7 +28,8 @@ def circuits_of(topology: Topology, edition: str) -> dict[str, tuple[str, str]]:
         a = topology.service(link.source_service)
         b = topology.service(link.target_service)
         if a.site != b.site:
-            circuits[naming.circuit_name(edition, a.name, b.name)] = tuple(sorted((a.name, b.name)))
+            first, second = sorted((a.name, b.name))
+            circuits[naming.circuit_name(edition, a.name, b.name)] = (first, second)
     return circuits
 
 

@@ -61,7 +61,7 @@ def load_campaign(path: Path, root: Path) -> tuple[Campaign, Topology, Schedule]
 
 def cross_check(campaign: Campaign, topology: Topology, schedule: Schedule,
                 root: Path) -> list[Problem]:
-    venues = {v.code: set(v.disciplines) for v in topology.venues}
+    venues = {v.code: set(v.disciplines) for v in topology.venues if v.code is not None}
     for discipline in PARALYMPIC:
         for code in discipline.venues:
             venues.setdefault(code, set()).add(discipline.code)

@@ -128,12 +128,13 @@ def _load_figures(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def peak(step: PeakStep, cell: Cell, ctx: Context) -> Outcome:
+    volume: DayVolume | None
     if step.day == "busiest":
         volume = busiest_day(ctx.schedule)
     else:
         volume = next((v for v in ctx.volumes if v.day == step.day), None)
-        if volume is None:
-            return Outcome(False, [f"no competition on {step.day}"])
+    if volume is None:
+        return Outcome(False, [f"no competition on {step.day}"])
     rate = round(volume.peak_rate * step.scale * ctx.scale, 2)
     run = ctx.replica.scenario("load", {"rate": rate, "seconds": step.seconds},
                                timeout=step.seconds + 300)

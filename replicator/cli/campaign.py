@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
-from rich.progress import TimeRemainingColumn
+from rich.progress import TaskID, TimeRemainingColumn
 
 from replicator.cli import app
 from replicator.errors import ExitCode
@@ -31,7 +31,7 @@ class ConsoleProgress:
                                 MofNCompleteColumn(), TextColumn("steps"),
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                                 console=console, transient=True)
-        self.task = None
+        self.task: TaskID | None = None
         self.cells: list[str] = []
 
     def started(self, run_id, cells, steps) -> None:
@@ -43,6 +43,7 @@ class ConsoleProgress:
 
     def step_started(self, cell, title) -> None:
         number = self.cells.index(cell.name) + 1
+        assert self.task is not None  # started() came first
         self.bar.update(self.task, description=f"cell {number}/{len(self.cells)} {cell.name}: "
                                                f"{title}")
 
@@ -55,6 +56,7 @@ class ConsoleProgress:
             for line in record.evidence:
                 if not line.startswith("ok:"):
                     self.console.print(f"     {line}", highlight=False, markup=False)
+        assert self.task is not None  # started() came first
         self.bar.advance(self.task)
 
     def stop(self) -> None:

@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     ok = False
     try:
-        coro = pulumi.runtime.run_in_stack(lambda: runpy.run_path(args.program, run_name="__main__"))
+        def program() -> None:
+            runpy.run_path(args.program, run_name="__main__")
+
+        coro = pulumi.runtime.run_in_stack(program)
         contextvars.copy_context().run(loop.run_until_complete, coro)
         ok = True
     except pulumi.ConfigMissingError as exc:
@@ -105,5 +108,6 @@ if __name__ == "__main__":
     if profile_to:  # a developer's aid: where does the program's time go?
         import cProfile
 
-        sys.exit(cProfile.run("main()", profile_to) or 0)
+        cProfile.run("main()", profile_to)  # returns nothing: the profile goes to the file
+        sys.exit(0)
     sys.exit(main())

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from docker.errors import DockerException
 from requests.exceptions import RequestException
@@ -165,7 +165,7 @@ class _Progress:
     def __init__(self, console: Console, name: str, width: int) -> None:
         self.console = console
         self.prefix = f"[bold cyan]{name:<{width}}[/]"
-        self._status = None
+        self._status: tuple[Any, str] | None = None  # (rich Status, its text)
 
     def say(self, text: str) -> None:
         self.console.print(f"{self.prefix} {escape(text)}", highlight=False, soft_wrap=True)
@@ -253,6 +253,7 @@ def build_images(
                 client, recipe, digest, directory, out, force=name in forced, verbose=verbose
             )
         else:
+            assert recipe.parent is not None  # every layer but the rootfs has a parent
             parent_ref = image_ref(recipe.parent, hashes[recipe.parent])
             _build_layer(
                 client,

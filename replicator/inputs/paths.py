@@ -59,11 +59,11 @@ def line_of(document: Any, path: str | Sequence[PathPart]) -> int | None:
     node = document
     line = _own_line(node)
     for part in parts:
-        located = getattr(node, "lc", None) is not None
-        if located and isinstance(node, Mapping) and part in node:
-            position = node.lc.key(part)  # string or integer keys
-        elif located and isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            position = node.lc.item(part)
+        lc = getattr(node, "lc", None)  # ruamel's line/column record, absent in memory
+        if lc is not None and isinstance(node, Mapping) and part in node:
+            position = lc.key(part)  # string or integer keys
+        elif lc is not None and isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            position = lc.item(part)
         else:
             break
         node = node[part]

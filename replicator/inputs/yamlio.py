@@ -52,13 +52,13 @@ class Lines:
         return self.items[index]
 
 
-class YamlMap(dict):  # type: ignore[type-arg]
+class YamlMap(dict[Any, Any]):
     """A mapping read from YAML, with `lc` positions."""
 
     lc: Lines
 
 
-class YamlSeq(list):  # type: ignore[type-arg]
+class YamlSeq(list[Any]):
     """A sequence read from YAML, with `lc` positions."""
 
     lc: Lines

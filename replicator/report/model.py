@@ -148,7 +148,7 @@ def production_groups(topology: Topology, sites: Iterable[str] | None = None,
     wanted = set(sites) if sites is not None else None
     chosen = set(venues) if venues is not None else None
     edition_venues = [v for v in topology.venues if chosen is None or v.code in chosen]
-    servers: Counter[tuple[str, str]] = Counter()
+    servers: defaultdict[tuple[str, str], float] = defaultdict(float)  # modelled: fractions
     services: dict[tuple[str, str], list[str]] = defaultdict(list)
     places: dict[tuple[str, str], set[str]] = defaultdict(set)
     for service in topology.services:

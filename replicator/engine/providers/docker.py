@@ -238,7 +238,7 @@ class DockerProvider:
         api = self.api
         name = inputs["name"]
         networks = inputs.get("networksAdvanced") or []
-        port_bindings: dict[str, tuple[str, int]] = {}
+        port_bindings: dict[str, tuple[str, int | None]] = {}
         exposed: list[tuple[int, str]] = []
         for port in inputs.get("ports") or []:
             proto = port.get("protocol", "tcp")
