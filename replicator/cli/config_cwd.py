@@ -17,7 +17,7 @@ from replicator.engine import stack_config
 from replicator.errors import InputError
 
 def _runner(cwd: Path | None, backend_url: str | None) -> Any:
-    from replicator.cli.targets import project_runner
+    from replicator.api.targets import project_runner
 
     if cwd is not None:
         return project_runner(cwd, backend_url)
@@ -29,7 +29,7 @@ def _runner(cwd: Path | None, backend_url: str | None) -> Any:
 
 
 def _stack_file(runner: Any, stack: str | None, cwd: Path | None) -> tuple[Path, str]:
-    from replicator.cli.targets import stack_name
+    from replicator.api.targets import stack_name
 
     name = stack_name(runner.project, stack)
     if cwd is None and name not in runner.project.stacks():

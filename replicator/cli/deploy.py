@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from replicator import api
+from replicator.api import DeployOptions, DeployResult
+from replicator.api.options import Engine, Verb
+from replicator.api.targets import resolve
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt, EditionOpt, StackArg
-from replicator.cli.targets import Targets, resolve
+from replicator.cli.render import DeployRenderer
 from replicator.errors import ExitCode, InputError, ReplicatorError
 from replicator.paths import find_project_root
 from replicator.stacks import resolve_targets
-
-if TYPE_CHECKING:  # the engine (pulumi, grpc, docker) loads only once the input is checked
-    from replicator.engine import Mode, RunResult
-    from replicator.engine.display import ConsoleSink
-    from replicator.engine.events import RecordingSink
 
 console = Console()
 err = Console(stderr=True)
@@ -48,68 +47,20 @@ def _confirm(question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.CANCELLED))
 
 
-def _run_each(targets: Targets, verb: Mode, *, as_json: bool, show_same: bool,
-              refresh: bool = False) -> list[RunResult]:
-    """Run `verb` on the targets: concurrently with the embedded engine, else one by one."""
-    from replicator.engine import Mode, StackRunner
-    from replicator.engine.display import ConsoleSink
-    from replicator.engine.events import RecordingSink
-    from replicator.engine.multistack import run_stacks
-
-    backend = targets.runner
+def _deploy(options: DeployOptions, *, as_json: bool, show_same: bool) -> DeployResult:
+    """Call the API; render its events (or, with --json, print the results as JSON)."""
     out = err if as_json else console
-    names = targets.names
-    concurrent = isinstance(backend, StackRunner) and len(names) > 1
-    sinks: dict[str, ConsoleSink | RecordingSink] = {}
-
-    def make_sink(stack: str) -> ConsoleSink | RecordingSink:
-        if as_json:
-            sink: ConsoleSink | RecordingSink = RecordingSink()
-        else:
-            sink = ConsoleSink(out, stack=stack, verb=verb.value, show_same=show_same,
-                               prefix=f"{stack}: " if concurrent else "", live=not concurrent)
-            sink.__enter__()
-        sinks[stack] = sink
-        return sink
-
-    results: list[RunResult] = []
-    if concurrent:
-        assert isinstance(backend, StackRunner)
-        results = run_stacks(backend, names, verb, make_sink, refresh_first=refresh)
-    else:
-        # One by one: dependents are destroyed before the stack they reference.
-        for name in reversed(names) if verb == Mode.DESTROY else names:
-            result = backend.run(name, verb, make_sink(name), refresh_first=refresh)
-            results.append(result)
-            if not result.succeeded:
-                break
-    for result in results:
-        sink = sinks.get(result.stack)
-        if isinstance(sink, ConsoleSink):
-            sink.__exit__(None, None, None)
-            if verb == Mode.PREVIEW:
-                sink.print_plan()
-            sink.print_summary(result.steps, preview=verb == Mode.PREVIEW, seconds=result.seconds)
-    for result in results:
-        if not result.succeeded:
-            out.print(f"[bold red]error:[/] {escape(f'{result.stack}: {result.error}')}", highlight=False)
-    if any(not r.succeeded for r in results) and verb != Mode.PREVIEW:
-        out.print("[dim]The state holds every step that finished: fix the cause and run "
-                  "the same command again to finish the job.[/]")
+    renderer = DeployRenderer(out, show_same=show_same, quiet=as_json)
+    result = api.deploy(options, renderer)
+    renderer.outcome(result.results, result.verb)
     if as_json:
-        print(json.dumps([r.to_json() for r in results], indent=2))
-    return results
+        print(json.dumps(result.to_json(), indent=2))
+    return result
 
 
-def _modes() -> type[Mode]:
-    from replicator.engine import Mode
-
-    return Mode
-
-
-def _exit_for(results: list[RunResult]) -> None:
-    if not results or not all(r.succeeded for r in results):
-        raise typer.Exit(int(ExitCode.FAILED))
+def _exit_for(result: DeployResult) -> None:
+    if not result.succeeded:
+        raise typer.Exit(int(result.exit_code))
 
 
 @app.command()
@@ -118,9 +69,8 @@ def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt =
             show_same: ShowSameOpt = False, cwd: CwdOpt = None,
             backend_url: BackendUrlOpt = None) -> None:
     """Show what `up` would do, resource by resource, changing nothing."""
-    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
-                      parallel=parallel)
-    _exit_for(_run_each(targets, _modes().PREVIEW, as_json=json_, show_same=show_same))
+    options = _options("preview", stack, edition, cwd, engine, backend_url, parallel)
+    _exit_for(_deploy(options, as_json=json_, show_same=show_same))
 
 
 @app.command()
@@ -130,16 +80,16 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
        engine: EngineOpt = "auto", parallel: ParallelOpt = 8, show_same: ShowSameOpt = False,
        cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Create or update the stack's Docker objects to match the program."""
-    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
-                      parallel=parallel)
+    options = _options("up", stack, edition, cwd, engine, backend_url, parallel, refresh=refresh)
     if not yes and _interactive():
-        previews = _run_each(targets, _modes().PREVIEW, as_json=False, show_same=show_same)
+        previews = _deploy(options.model_copy(update={"verb": "preview", "refresh": False}),
+                           as_json=False, show_same=show_same)
         _exit_for(previews)
-        if sum(p.changes for p in previews) == 0 and not refresh:
+        if previews.changes == 0 and not refresh:
             console.print("[green]No changes to apply.[/]")
             return
         _confirm("Do you want to perform this update?", yes)
-    _exit_for(_run_each(targets, _modes().UP, as_json=json_, show_same=show_same, refresh=refresh))
+    _exit_for(_deploy(options, as_json=json_, show_same=show_same))
 
 
 @app.command(name="down")
@@ -147,10 +97,12 @@ def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False
          json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
          cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Delete every Docker object of the stack (`pulumi destroy`)."""
-    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
-                      parallel=parallel)  # _run_each reverses
-    _confirm(f"Delete every resource of {', '.join(targets.names)}?", yes)
-    _exit_for(_run_each(targets, _modes().DESTROY, as_json=json_, show_same=False))
+    options = _options("destroy", stack, edition, cwd, engine, backend_url, parallel)
+    if not yes and _interactive():  # name (and check) the stacks before the question
+        names = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url,
+                        parallel=parallel).names
+        _confirm(f"Delete every resource of {', '.join(names)}?", yes)
+    _exit_for(_deploy(options, as_json=json_, show_same=False))
 
 
 app.command(name="destroy", hidden=True)(down)
@@ -161,8 +113,16 @@ def refresh(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = Fa
             json_: JsonOpt = False, engine: EngineOpt = "auto", cwd: CwdOpt = None,
             backend_url: BackendUrlOpt = None) -> None:
     """Read the real Docker objects back into the state (finds removed or stopped containers)."""
-    targets = resolve(stack, edition, cwd=cwd, engine=engine, backend_url=backend_url)
-    _exit_for(_run_each(targets, _modes().REFRESH, as_json=json_, show_same=False))
+    options = _options("refresh", stack, edition, cwd, engine, backend_url, 8)
+    _exit_for(_deploy(options, as_json=json_, show_same=False))
+
+
+def _options(verb: Verb, stack: str | None, edition: str | None, cwd: Path | None, engine: str,
+             backend_url: str | None, parallel: int, *, refresh: bool = False) -> DeployOptions:
+    # cast: typer hands --engine over as a str; DeployOptions checks it when it is built.
+    return DeployOptions(verb=verb, stack=stack, edition=edition, cwd=cwd,
+                         engine=cast(Engine, engine), backend_url=backend_url,
+                         parallel=parallel, refresh=refresh)
 
 
 @app.command()

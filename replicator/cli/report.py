@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,9 +12,13 @@ from rich.table import Table
 from rich.markup import escape
 from rich.text import Text
 
+from replicator import api
+from replicator.api import ReportOptions
 from replicator.cli import app
 from replicator.cli.options import EditionOpt
-from replicator.paths import find_project_root, work_dir
+
+if TYPE_CHECKING:
+    from replicator.report import ReportResult
 
 console = Console()
 err = Console(stderr=True)
@@ -41,20 +45,22 @@ def report(
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Servers by edition, the replica's hosts, containers, CPU and memory, and energy and CO2e."""
-    from replicator.report import generate_report
-
-    root = find_project_root()
+    options = ReportOptions(stack=stack, edition=edition, params_file=params,
+                            sets=tuple(set_ or ()), output=output, workers=workers)
     out = err if json_ else console
     with out.status("measuring the replica and writing the report...", spinner="dots"):
-        result = generate_report(root, work_dir(root), stack=stack, edition=edition,
-                                 params_file=params, sets=set_ or (), output=output,
-                                 workers=workers)
+        result = api.report(options)
     if json_:
         print(json.dumps(result.data, indent=2))
     else:
         print_summary(result.data, console)
+    print_files(result, out, err)
+
+
+def print_files(result: ReportResult, out: Console, warnings: Console) -> None:
+    """The report's warnings, then the files it wrote."""
     for w in result.data["warnings"]:
-        err.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
+        warnings.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
     for kind, path in result.files.items():
         out.print(f"[green]wrote[/] {kind}: {escape(str(path))}", highlight=False)
 

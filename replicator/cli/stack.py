@@ -23,7 +23,7 @@ FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="File (defaul
 
 
 def _runner_and_stack(stack: str | None, cwd: Path | None, backend_url: str | None):
-    from replicator.cli.targets import resolve
+    from replicator.api.targets import resolve
 
     if cwd is None and stack is None:
         raise InputError("name the stack", fix="e.g. replicator stack export paris2024-itl")

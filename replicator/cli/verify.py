@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.markup import escape
 
+from replicator import api
+from replicator.api import VerifyOptions
+from replicator.api.events import Event, VerifyStarted
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
 from replicator.errors import ExitCode
-from replicator.paths import find_project_root
-from replicator.stacks import resolve_targets
 
 console = Console()
 err = Console(stderr=True)
@@ -42,17 +43,18 @@ def verify(
     json_: Annotated[bool, typer.Option("--json", help="Print the JSON result on stdout.")] = False,
 ) -> None:
     """Check the replica against the topology with testinfra; exit 6 if anything differs."""
-    from replicator.verification import run_verification
-
-    root = find_project_root()
-    targets = resolve_targets(root, stack, edition)
     if level not in ("structure", "full"):
         raise typer.BadParameter("use structure or full", param_hint="--level")
+    options = VerifyOptions(stack=stack, edition=edition, output=output,
+                            level="full" if level == "full" else "structure",
+                            workers=workers, isolation_sample=isolation_sample, seed=seed)
     out = err if json_ else console
-    names = [t.name for t in targets]
-    out.print(f"Verifying {', '.join(names)} ({level})...", highlight=False)
-    result = run_verification(root, names, output, level=level, workers=workers,
-                              isolation_sample=isolation_sample, seed=seed)
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, VerifyStarted):
+            out.print(f"Verifying {', '.join(event.stacks)} ({event.level})...", highlight=False)
+
+    result = api.verify(options, on_event)
     if json_:
         print(json.dumps(result.to_json(), indent=2, default=str))
     print_summary(result, out)

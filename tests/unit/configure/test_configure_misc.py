@@ -17,7 +17,7 @@ from replicator.images.recipes import (
     recipe_hashes,
     source_files,
 )
-from replicator.configure.replicate import STEPS, Step
+from replicator.api.pipeline import STEPS, Step
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -24,9 +24,11 @@ class Targets:
 
 
 def resolve(stack: str | None, edition: str | None, *, cwd: Path | None, engine: str,
-            backend_url: str | None = None, parallel: int = 8) -> Targets:
+            backend_url: str | None = None, parallel: int = 8,
+            root: Path | None = None) -> Targets:
+    """`root`: this project's directory (default: found from the working directory)."""
     if cwd is None:
-        return _this_project(stack, edition, engine, parallel)
+        return _this_project(stack, edition, engine, parallel, root)
     if edition:
         raise InputError("--edition names stacks of this project; it cannot be used with --cwd",
                          fix="name one stack: replicator up --cwd DIR STACK")
@@ -70,11 +72,12 @@ def stack_name(project: Any, stack: str | None) -> str:
     return name
 
 
-def _this_project(stack: str | None, edition: str | None, engine: str, parallel: int) -> Targets:
+def _this_project(stack: str | None, edition: str | None, engine: str, parallel: int,
+                  root: Path | None) -> Targets:
     from replicator.engine.selection import select_backend
     from replicator.paths import find_project_root, work_dir
     from replicator.stacks import resolve_targets
 
-    root = find_project_root()
+    root = root or find_project_root()
     names = [t.name for t in resolve_targets(root, stack, edition)]
     return Targets(select_backend(engine, root, work_dir(root), parallel=parallel), names)

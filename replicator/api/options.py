@@ -1,0 +1,114 @@
+"""The one options object each API entry point takes, validated when it is built.
+
+A pydantic model, frozen, no unknown fields. A bad value raises `InputError`
+(exit 2) naming the field, as a bad command-line argument does; the rules between
+fields raise it with the command-line wording and a fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from replicator.errors import InputError
+
+Verb = Literal["preview", "up", "destroy", "refresh"]
+Engine = Literal["auto", "embedded", "pulumi"]
+PIPELINE_STEPS = ("build", "up", "configure", "verify", "report")  # api.pipeline.STEPS, in order
+
+
+class Options(BaseModel):
+    """The base of every options object: `root` is the project (default: found from the cwd)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    root: Path | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or type(self).__name__
+            raise InputError(f"{type(self).__name__}: {where}: {first['msg']}",
+                             fix="see the field's description in replicator.api.options") from exc
+
+
+class DeployOptions(Options):
+    verb: Verb
+    stack: str | None = None
+    edition: str | None = None
+    cwd: Path | None = None  # any Python Pulumi project (as `pulumi --cwd`)
+    backend_url: str | None = None  # with cwd: the file backend of its state
+    engine: Engine = "auto"
+    parallel: int = Field(default=8, ge=1, le=64)
+    refresh: bool = False  # refresh the state from Docker before the verb
+
+    @model_validator(mode="after")
+    def _cwd_rules(self) -> DeployOptions:
+        if self.cwd is not None and self.edition:
+            raise InputError("--edition names stacks of this project; it cannot be used with "
+                             "--cwd", fix="name one stack: replicator up --cwd DIR STACK")
+        if self.cwd is not None and self.engine == "pulumi":
+            raise InputError("--cwd runs a project with the embedded engine",
+                             fix="with a Pulumi CLI, run `pulumi --cwd DIR` directly")
+        return self
+
+
+class ConfigureOptions(Options):
+    stack: str | None = None
+    edition: str | None = None
+    check: bool = False  # dry run
+    limit: str | None = None  # Ansible host pattern
+    idempotence: bool = False  # a second pass must change nothing
+    forks: int | None = Field(default=None, ge=1, le=64)
+    verbosity: int = Field(default=0, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _check_or_idempotence(self) -> ConfigureOptions:
+        if self.check and self.idempotence:
+            raise InputError("--check and --idempotence do not mix: a dry run changes nothing",
+                             fix="drop one of them")
+        return self
+
+
+class VerifyOptions(Options):
+    stack: str | None = None
+    edition: str | None = None
+    output: Path | None = None  # default reports/<edition>/verify/
+    level: Literal["structure", "full"] = "full"
+    workers: int | None = Field(default=None, ge=1, le=8)
+    isolation_sample: int | None = Field(default=None, ge=1)
+    seed: int = 2024
+
+
+class ReportOptions(Options):
+    stack: str | None = None
+    edition: str | None = None
+    params_file: Path | None = None
+    sets: tuple[str, ...] = ()  # key=value overrides
+    output: Path | None = None
+    workers: int = Field(default=16, ge=1, le=64)
+
+
+class ReplicateOptions(Options):
+    edition: str
+    skip: frozenset[str] = frozenset()
+    forks: int | None = Field(default=None, ge=1, le=64)
+    engine: Engine = "auto"
+    parallel: int = Field(default=8, ge=1, le=64)
+    verify_output: Path | None = None
+
+    @model_validator(mode="after")
+    def _known_steps(self) -> ReplicateOptions:
+        unknown = self.skip - set(PIPELINE_STEPS)
+        if unknown:
+            raise InputError(f"--skip: no step {', '.join(sorted(unknown))}",
+                             fix=f"name steps of: {', '.join(PIPELINE_STEPS)}")
+        return self
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(s for s in PIPELINE_STEPS if s not in self.skip)
