@@ -70,6 +70,7 @@ def prepare(root: Path, targets: Sequence[CheckedStack], label: str | None = Non
                                   fix=f"run `replicator up {target.name}` first")
         outputs.append((target.name, state.outputs))
     inventory = build_inventory(targets[0].topology, outputs)
+    _check_roles(root, inventory)
     directory = run_dir(root, edition)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -83,6 +84,17 @@ def prepare(root: Path, targets: Sequence[CheckedStack], label: str | None = Non
     secrets = SecretsStore(work_dir(root)).ensure(edition, db_services)
     return Prepared(root=root, edition=edition, label=label, inventory=inventory,
                     inventory_path=path, secrets=secrets, run_dir=directory)
+
+
+def _check_roles(root: Path, inventory: Inventory) -> None:
+    """Every container's service has its role: checked once here, not as a task on every host."""
+    missing = sorted({str(inventory.hostvars(h)["replicator_role"]) for h in inventory.hosts
+                      if not (root / "roles" / str(inventory.hostvars(h)["replicator_role"])
+                              / "meta" / "main.yml").is_file()})
+    if missing:
+        raise InputError(f"no Ansible role for service(s) {', '.join(missing)} of the topology",
+                         fix=f"add roles/{missing[0]} (defaults/main.yml with its settings, "
+                             "meta/main.yml), as roles/wrs is")
 
 
 @dataclass

@@ -12,6 +12,12 @@ description:
     group and mode. Removes the paths of O(absent).
   - Checks the files of O(expect) first (for instance a version file baked
     into the image) and fails with their C(fix) when one differs.
+  - Writes the files of O(secret_files) the same way; their content is never
+    logged nor shown in a diff, and a missing or short secret fails the run.
+  - Creates the directories of O(directories) first.
+  - With O(program), returns that supervisord program's state, so that a
+    later "ensure running" task can be skipped when nothing is to be done
+    (one module run a container on a re-run).
   - Supports check mode and diff mode.
 options:
   files:
@@ -25,6 +31,31 @@ options:
       owner: {description: Owner name., type: str, default: root}
       group: {description: Group name., type: str, default: root}
       mode: {description: Octal mode as a string such as C(0644)., type: str, required: true}
+  secret_files:
+    description: Files holding a secret (never logged, never in a diff).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest: {description: Absolute path., type: path, required: true}
+      content: {description: The secret., type: str, required: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string such as C(0640)., type: str, required: true}
+      min_length: {description: Shorter content fails the run (a secret that was not handed over)., type: int, default: 16}
+  directories:
+    description: Directories to create (or fix owner and mode of) before the files.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string such as C(0700)., type: str, required: true}
+  program:
+    description: A supervisord program whose state to return as RV(program_status).
+    type: str
   absent:
     description: Paths to remove when present.
     type: list
@@ -56,14 +87,54 @@ changed_files:
   type: list
   elements: str
   returned: always
+program_status:
+  description: >-
+    The state of O(program) in supervisord (RUNNING, STARTING, STOPPED, FATAL,
+    ...), C(MISSING) when supervisord has no such program, C(UNKNOWN) when
+    supervisord does not answer; empty without O(program).
+  type: str
+  returned: always
 """
 
 import grp  # noqa: E402
+import http.client  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
+import socket  # noqa: E402
 import tempfile  # noqa: E402
+import xmlrpc.client  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+
+SUPERVISOR_SOCKET = "/run/supervisor.sock"  # the images' supervisord.conf
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(SUPERVISOR_SOCKET)
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    def make_connection(self, host):
+        return _UnixConnection("localhost")
+
+
+def program_status(name):
+    """supervisord's state of a program, over its XML-RPC socket.
+
+    Not `supervisorctl status`: that starts another Python interpreter, which
+    on a re-run would cost as much as this whole module.
+    """
+    proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_UnixTransport())
+    try:
+        return proxy.supervisor.getProcessInfo(name)["statename"]
+    except xmlrpc.client.Fault:
+        return "MISSING"  # BAD_NAME: no such program (yet)
+    except OSError:
+        return "UNKNOWN"
 
 
 def _ids(module, spec):
@@ -71,12 +142,12 @@ def _ids(module, spec):
         uid = pwd.getpwnam(spec["owner"]).pw_uid
         gid = grp.getgrnam(spec["group"]).gr_gid
     except KeyError as exc:
-        module.fail_json(msg=f"{spec['dest']}: no such user or group {exc}: is the container's "
+        module.fail_json(msg=f"{spec.get('dest') or spec['path']}: no such user or group {exc}: is the container's "
                              "image current? (replicator image build, then replicator up)")
     try:
         mode = int(spec["mode"], 8)
     except ValueError:
-        module.fail_json(msg=f"{spec['dest']}: mode {spec['mode']!r} is not octal (e.g. '0644')")
+        module.fail_json(msg=f"{spec.get('dest') or spec['path']}: mode {spec['mode']!r} is not octal (e.g. '0644')")
     return uid, gid, mode
 
 
@@ -116,36 +187,49 @@ def _check_expected(module):
                                  f"{item['content'].strip()!r}. {item['fix']}".strip())
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "files": {"type": "list", "elements": "dict", "default": [], "options": {
-                "dest": {"type": "path", "required": True},
-                "content": {"type": "str", "required": True},
-                "owner": {"type": "str", "default": "root"},
-                "group": {"type": "str", "default": "root"},
-                "mode": {"type": "str", "required": True},
-            }},
-            "absent": {"type": "list", "elements": "path", "default": []},
-            "expect": {"type": "list", "elements": "dict", "default": [], "options": {
-                "path": {"type": "path", "required": True},
-                "content": {"type": "str", "required": True},
-                "fix": {"type": "str", "default": ""},
-            }},
-        },
-        supports_check_mode=True,
-    )
-    _check_expected(module)
-    changed, diffs = [], []
-    for spec in module.params["files"]:
+_FILE_OPTIONS = {
+    "dest": {"type": "path", "required": True},
+    "content": {"type": "str", "required": True},
+    "owner": {"type": "str", "default": "root"},
+    "group": {"type": "str", "default": "root"},
+    "mode": {"type": "str", "required": True},
+}
+
+
+def _ensure_directories(module, changed):
+    for spec in module.params["directories"]:
+        path = spec["path"]
+        uid, gid, mode = _ids(module, spec)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            changed.append(path)
+            if not module.check_mode:
+                os.makedirs(path, mode)
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+            continue
+        if (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (uid, gid, mode):
+            changed.append(path)
+            if not module.check_mode:
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+
+
+def _write_files(module, specs, changed, diffs, secret):
+    for spec in specs:
         path = spec["dest"]
+        if secret and len(spec["content"]) < spec["min_length"]:
+            module.fail_json(msg=f"{path}: the secret is missing or shorter than "
+                                 f"{spec['min_length']} characters: run the playbook through "
+                                 "`replicator configure`, which hands the secrets over")
         uid, gid, mode = _ids(module, spec)
         wanted = spec["content"].encode()
         data, meta = _current(path)
         if data == wanted and meta == (uid, gid, mode):
             continue
         changed.append(path)
-        if module._diff and data != wanted:
+        if module._diff and data != wanted and not secret:
             diffs.append({"before_header": path, "after_header": path,
                           "before": (data or b"").decode(errors="replace"),
                           "after": spec["content"]})
@@ -158,12 +242,46 @@ def main():
             os.chmod(path, mode)
         else:
             _write(path, wanted, uid, gid, mode)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "files": {"type": "list", "elements": "dict", "default": [], "options": _FILE_OPTIONS},
+            "secret_files": {"type": "list", "elements": "dict", "default": [], "options": {
+                **_FILE_OPTIONS,
+                "content": {"type": "str", "required": True, "no_log": True},
+                "min_length": {"type": "int", "default": 16},
+            }},
+            "directories": {"type": "list", "elements": "dict", "default": [], "options": {
+                "path": {"type": "path", "required": True},
+                "owner": {"type": "str", "default": "root"},
+                "group": {"type": "str", "default": "root"},
+                "mode": {"type": "str", "required": True},
+            }},
+            "program": {"type": "str"},
+            "absent": {"type": "list", "elements": "path", "default": []},
+            "expect": {"type": "list", "elements": "dict", "default": [], "options": {
+                "path": {"type": "path", "required": True},
+                "content": {"type": "str", "required": True},
+                "fix": {"type": "str", "default": ""},
+            }},
+        },
+        supports_check_mode=True,
+    )
+    _check_expected(module)
+    changed, diffs = [], []
+    _ensure_directories(module, changed)
+    _write_files(module, module.params["secret_files"], changed, diffs, secret=True)
+    _write_files(module, module.params["files"], changed, diffs, secret=False)
     for path in module.params["absent"]:
         if os.path.lexists(path):
             changed.append(path)
             if not module.check_mode:
                 os.unlink(path)
-    result = {"changed": bool(changed), "changed_files": changed}
+    name = module.params["program"]
+    result = {"changed": bool(changed), "changed_files": changed,
+              "program_status": program_status(name) if name else ""}
     if diffs:
         result["diff"] = diffs
     module.exit_json(**result)
