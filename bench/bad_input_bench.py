@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """Benchmark: how fast, and in how much memory, bad input is refused.
 
-    .venv/bin/python bench/bad_input_bench.py [--repeat 3]
+    .venv/bin/python bench/bad_input_bench.py [--repeat 3] [--only TEXT]
 
-Runs the real CLI (`python -m replicator preview ...`) in a subprocess on a
+Runs the real CLI (`python -m replicator ...`) in a subprocess on a
 temporary copy of the project with one input broken, and prints for each case
 the exit code, the median wall time, its CPU time (user + system: what the
 refusal costs when others load the machine) and the child's peak RSS (wait4),
 against the targets: refused in < 2 s and < 200 MB. The cases: a 50 MB
 topology and stack file (refused by size before reading), a topology
 just under the size limit whose every added entry is wrong (the slowest refusal the
-limit allows), 1000-deep nesting, a YAML bomb, and for scale a whole preview
-of the valid paris2024 file (no Docker call is needed for it).
+limit allows), 1000-deep nesting, a YAML bomb, the other commands' inputs (a
+50 MB campaign file and `stack import` file, a 50 MB Pulumi.yaml of a `--cwd`
+project, a bad `config set` value, which validates the whole edition, a bad
+`hosts up` edition, `-H` and environment values), and for scale a whole preview
+of the valid paris2024 file (no Docker call is needed for it). `--only TEXT`
+runs the cases whose name holds TEXT (a quick check that the bench works).
 Figures are inflated when others load the machine.
 """
 
@@ -72,23 +76,41 @@ def bomb(root: Path) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-CASES: list[tuple[str, tuple[str, ...], Callable[[Path], None] | None]] = [
-    ("topology file of 50 MB", ("--edition", "paris2024"), pad(TOPOLOGY, 50 * MB)),
-    ("stack file of 50 MB", ("paris2024-itl",), pad(ITL, 50 * MB)),
-    (f"topology of {MAX_FILE_BYTES // 1024} KiB, every entry wrong", ("--edition", "paris2024"),
-     wrong_entries),
-    ("nesting 1000 deep", ("--edition", "paris2024"), deep),
-    ("YAML bomb (10^9 values)", ("--edition", "paris2024"), bomb),
-    ("valid paris2024 (whole preview, for scale)", ("--edition", "paris2024"), None),
+def cwd_project(root: Path) -> None:
+    (root / "p").mkdir()
+    (root / "p" / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    pad(Path("p/Pulumi.yaml"), 50 * MB)(root)
+
+
+PREVIEW = ("preview", "--edition", "paris2024")
+# name, argv, edit, environment
+CASES: list[tuple[str, tuple[str, ...], Callable[[Path], None] | None, dict[str, str]]] = [
+    ("topology file of 50 MB", PREVIEW, pad(TOPOLOGY, 50 * MB), {}),
+    ("stack file of 50 MB", ("preview", "paris2024-itl"), pad(ITL, 50 * MB), {}),
+    (f"topology of {MAX_FILE_BYTES // 1024} KiB, every entry wrong", PREVIEW, wrong_entries, {}),
+    ("nesting 1000 deep", PREVIEW, deep, {}),
+    ("YAML bomb (10^9 values)", PREVIEW, bomb, {}),
+    ("campaign file of 50 MB", ("campaign", "run", "c.yaml"), pad(Path("c.yaml"), 50 * MB), {}),
+    ("stack import file of 50 MB", ("stack", "import", "paris2024-itl", "--file", "d.json"),
+     pad(Path("d.json"), 50 * MB), {}),
+    ("--cwd project, Pulumi.yaml of 50 MB", ("preview", "--cwd", "p"), cwd_project, {}),
+    ("config set, a venue not in the edition",
+     ("config", "set", "venues", "[AQC, XYZ]", "--edition", "paris2024"), None, {}),
+    ("hosts up, unknown edition", ("hosts", "up", "--edition", "nosuch"), None, {}),
+    ("-H garbage", ("engine", "status", "-H", "garbage"), None, {}),
+    ("REPLICATOR_DOCKER_TIMEOUT=-5", PREVIEW, None, {"REPLICATOR_DOCKER_TIMEOUT": "-5"}),
+    ("valid paris2024 (whole preview, for scale)", PREVIEW, None, {}),
 ]
 
 
-def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float, float]:
+def run_once(root: Path, argv: tuple[str, ...],
+             extra_env: dict[str, str]) -> tuple[int, float, float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLICATOR_", "DOCKER_"))}
     env.update(REPLICATOR_PROJECT=str(root), REPLICATOR_HOME=str(root / ".replicator"),
                DOCKER_HOST=f"unix://{root}/nobody.sock", REPLICATOR_DOCKER_TIMEOUT="5")
+    env.update(extra_env)
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "replicator", "preview", *argv], cwd=root,
+    proc = subprocess.Popen([sys.executable, "-m", "replicator", *argv], cwd=root,
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -101,11 +123,14 @@ def run_once(root: Path, argv: tuple[str, ...]) -> tuple[int, float, float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="Only the cases whose name holds this text.")
     args = parser.parse_args()
     print(f"{'case':45} {'exit':>4} {'median s':>9} {'CPU s':>6} {'peak RSS MiB':>13}  target < "
           f"{TARGET_SECONDS:g} s, < {TARGET_MB} MB")
     with tempfile.TemporaryDirectory(prefix="bad-input-bench-") as tmp:
-        for index, (name, argv, edit) in enumerate(CASES):
+        for index, (name, argv, edit, extra_env) in enumerate(CASES):
+            if args.only not in name:
+                continue
             root = Path(tmp) / str(index)
             root.mkdir()
             shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
@@ -113,7 +138,7 @@ def main() -> None:
             (root / "infra").symlink_to(REPO / "infra")
             if edit is not None:
                 edit(root)
-            runs = [run_once(root, argv) for _ in range(args.repeat)]
+            runs = [run_once(root, argv, extra_env) for _ in range(args.repeat)]
             codes = {code for code, _, _, _ in runs}
             seconds = statistics.median(s for _, s, _, _ in runs)
             cpu = statistics.median(c for _, _, c, _ in runs)

@@ -62,7 +62,7 @@ def parse_key(key: str) -> str:
     namespace, sep, name = key.rpartition(":")
     if (sep and namespace != NAMESPACE) or name not in KEYS:
         raise InputError(
-            f"unknown key {key!r}",
+            f"unknown key {key!r}", path="KEY",
             fix="use one of: " + ", ".join(f"{NAMESPACE}:{k}" for k in KEYS),
         )
     return name
@@ -73,7 +73,10 @@ def parse_value(text: str) -> Any:
     try:
         value = YAML(typ="safe").load(text)
     except YAMLError as exc:
-        raise InputError(f"value {text!r} is not valid YAML: {exc}",
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "a syntax error"
+        raise InputError(f"value {text!r} is not valid YAML: {problem}{at}", path="VALUE",
                          fix="quote it, or write a list as [A, B] and a mapping as {k: v}") from None
     return _round_trip(value)
 
@@ -92,21 +95,23 @@ def _round_trip(value: Any) -> Any:
 def _targets(root: Path, stack: str | None, edition: str | None, key: str,
              editing: bool) -> list[str]:
     if bool(stack) == bool(edition):
-        raise InputError("give one of --stack or --edition",
+        raise InputError("give one of --stack or --edition" + (", not both" if stack else ""),
                          fix="e.g. `replicator config get replicator:venues --edition paris2024`")
     known = list_stacks(root)
     if stack:
         if stack not in known:
             raise InputError(f"no stack named {stack!r} (no stacks/Pulumi.{stack}.yaml)",
+                             path="--stack",
                              fix=f"use one of: {', '.join(known) or 'none defined'}")
         return [stack]
     names = [s for s in known if s.startswith(f"{edition}-")]
     if not names:
-        raise InputError(f"edition {edition!r} has no stacks",
+        raise InputError(f"edition {edition!r} has no stacks", path="--edition",
                          fix=f"stacks: {', '.join(known) or 'none defined'}")
     if editing and key not in EDITION_WIDE:
         raise InputError(
             f"{NAMESPACE}:{key} differs per stack, so it cannot be set for a whole edition",
+            path="--edition",
             fix=f"use --stack with one of: {', '.join(names)} (edition-wide keys: "
                 + ", ".join(f"{NAMESPACE}:{k}" for k in EDITION_WIDE) + ")")
     return names

@@ -15,6 +15,7 @@ from replicator.campaign.loader import CampaignError, load_campaign
 from replicator.campaign.model import Campaign
 from replicator.campaign.run import Cancelled, Progress, RunSummary, run_campaign
 from replicator.campaign.store import CampaignStore, database_path
+from replicator.topology.loader import load_edition
 
 __all__ = ["Campaign", "CampaignError", "Cancelled", "Progress", "RunSummary", "run_file",
            "write_report"]
@@ -23,6 +24,8 @@ __all__ = ["Campaign", "CampaignError", "Cancelled", "Progress", "RunSummary", "
 def run_file(root: Path, file: Path, *, cells: list[str] | None, scale: float,
              edition: str | None, progress: Progress) -> RunSummary:
     """Load, check and run a campaign file; the run is recorded under `.replicator/`."""
+    if edition is not None:  # checked before the campaign: a name, then an existing topology
+        load_edition(root, edition)
     campaign, _, schedule = load_campaign(file, root)
     store = CampaignStore(database_path(root))
     shown = str(file.resolve().relative_to(root)) if file.resolve().is_relative_to(root) \

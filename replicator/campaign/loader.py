@@ -32,6 +32,9 @@ class CampaignError(TopologyError):
 def load_campaign(path: Path, root: Path) -> tuple[Campaign, Topology, Schedule]:
     """The campaign in `path`, checked against its edition's topology and schedule."""
     path = Path(path)
+    if path.is_dir():
+        raise CampaignError("this is a directory, not a campaign file", file=path,
+                            fix="name a file in it, e.g. campaigns/paris2024/smoke.yaml")
     if not path.is_file():
         raise CampaignError("the campaign file does not exist", file=path,
                             fix="give a file such as campaigns/paris2024/smoke.yaml")

@@ -68,7 +68,7 @@ def run_campaign(root: Path, campaign: Campaign, schedule: Schedule, *, file: st
     unknown = sorted(set(cells or ()) - {c.name for c in campaign.cells})
     if unknown:
         raise InputError(f"no cell {', '.join(unknown)} in campaign {campaign.campaign}",
-                         file=file, fix="use one of: " + ", ".join(c.name for c in campaign.cells))
+                         file=file, path="--cell", fix="use one of: " + ", ".join(c.name for c in campaign.cells))
     with _stop_flag() as flag:
         replica = Replica(root, edition, lambda: flag[0])
         ctx = Context(root=root, replica=replica, schedule=schedule, scale=scale)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt
+from replicator.errors import InputError
 
 config_app = typer.Typer(
     help="Read and edit stack settings (stacks/Pulumi.<stack>.yaml) like `pulumi config`; "
@@ -30,6 +31,19 @@ EditionOpt = Annotated[str | None, typer.Option("--edition", "-e", help="Every s
                                                 "edition.", show_default=False)]
 
 
+def _check_options(cwd: object, edition: str | None, **cwd_only: bool) -> None:
+    """Options that belong to one kind of project only: refused, never ignored."""
+    if cwd is not None and edition:
+        raise InputError("names stacks of this project; it cannot go with --cwd",
+                         path="--edition", fix="name the stack with --stack")
+    for option, given in cwd_only.items() if cwd is None else ():
+        if given:
+            option = "--" + option.replace("_", "-")
+            raise InputError("goes with --cwd only: this project's stack files hold no "
+                             "secrets (they are generated per environment)", path=option,
+                             fix=f"drop {option}")
+
+
 def _say(text: str) -> None:
     Console(stderr=True).print(text, highlight=False)
 
@@ -40,6 +54,7 @@ def get(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None,
         show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
         cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Print a key's value (per stack with --edition; `null` when unset)."""
+    _check_options(cwd, edition, show_secrets=show_secrets)
     if cwd is not None:
         from replicator.cli import config_cwd
 
@@ -77,6 +92,7 @@ def set_(key: KeyArg,
                                               "(stored as `secure:`).")] = False,
          cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Set a key (validated first: a bad key or value changes no file, exit 2)."""
+    _check_options(cwd, edition, secret=secret)
     if cwd is not None:
         from replicator.cli import config_cwd
 
@@ -92,6 +108,7 @@ def set_(key: KeyArg,
 def rm(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None, cwd: CwdOpt = None,
        backend_url: BackendUrlOpt = None) -> None:
     """Remove a key (its default then applies; validated first)."""
+    _check_options(cwd, edition)
     if cwd is not None:
         from replicator.cli import config_cwd
 

@@ -7,12 +7,15 @@ from typing import Annotated
 
 import typer
 
+from replicator.inputs.docker_host import check_docker_host_option
+
 DockerHost = Annotated[
     str | None,
     typer.Option(
         "--docker-host",
         "-H",
         envvar="DOCKER_HOST",
+        callback=check_docker_host_option,
         help="Docker engine address (default: the local socket; a local engine is started "
              "when needed).",
         show_default=False,

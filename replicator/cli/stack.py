@@ -13,20 +13,29 @@ from rich.console import Console
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt, StackArg
 from replicator.errors import InputError
+from replicator.inputs.files import parse_json, read_text
 
 stack_app = typer.Typer(help="A stack's state as a Pulumi deployment (`pulumi stack export`).",
                         no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 
+# A deployment of this project's edition is ~100 KB; a much larger file is not one.
+MAX_DEPLOYMENT_BYTES = 16 * 1024 * 1024
+
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="File (default: stdout/stdin).",
                                               dir_okay=False, show_default=False)]
+
+
+def _need_stack(stack: str | None, cwd: Path | None) -> None:
+    if cwd is None and stack is None:
+        raise InputError("name the stack", path="STACK",
+                         fix="e.g. replicator stack export paris2024-itl")
 
 
 def _runner_and_stack(stack: str | None, cwd: Path | None, backend_url: str | None):
     from replicator.api.targets import resolve
 
-    if cwd is None and stack is None:
-        raise InputError("name the stack", fix="e.g. replicator stack export paris2024-itl")
+    _need_stack(stack, cwd)
     targets = resolve(stack, None, cwd=cwd, engine="embedded", backend_url=backend_url)
     return targets.runner, targets.names[0]
 
@@ -53,14 +62,18 @@ def import_(stack: StackArg = None, file: FileOpt = None, cwd: CwdOpt = None,
     """Replace the stack's state by a Pulumi v3 deployment (from --file or stdin)."""
     from replicator.engine.stack_transfer import import_deployment
 
-    runner, name = _runner_and_stack(stack, cwd, backend_url)
+    _need_stack(stack, cwd)  # the cheap checks, then the file, then the project
     source = str(file) if file else "<stdin>"
-    try:
-        text = file.read_text() if file else sys.stdin.read()
-        data = json.loads(text)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read a deployment from {source}: {exc}",
-                         fix="give a file written by `stack export`") from exc
+    if file is not None:
+        text = read_text(file, max_bytes=MAX_DEPLOYMENT_BYTES, what="deployment file")
+    else:
+        text = sys.stdin.read(MAX_DEPLOYMENT_BYTES + 1)
+        if len(text) > MAX_DEPLOYMENT_BYTES:
+            raise InputError(f"the deployment on stdin is over the limit of "
+                             f"{MAX_DEPLOYMENT_BYTES:,} characters", path="<stdin>",
+                             fix="give a file written by `stack export` with --file")
+    data = parse_json(text, source, what="deployment")
+    runner, name = _runner_and_stack(stack, cwd, backend_url)
     state = import_deployment(runner, name, data, source=source)
     Console(stderr=True).print(f"imported {len(state.resources)} resources into stack {name}",
                                highlight=False)

@@ -52,13 +52,15 @@ class SecretsManager:
             self._known[plain] = token
         return token
 
-    def decrypt_value(self, token: str, *, where: str = "config") -> Any:
+    def decrypt_value(self, token: str, *, where: str = "config", file: Path | None = None,
+                      line: int | None = None) -> Any:
+        """A `secure:` value's plaintext; `file` and `line` say where it was written."""
         try:
             return self._open(token)
         except (InvalidToken, ValueError) as exc:
             raise InputError(
-                f"cannot decrypt the secure value in {where}: it was not written with this "
-                "project's secrets key",
+                f"cannot decrypt the secure value in {where}: it is not ciphertext written "
+                "with this project's secrets key", file=file, line=line,
                 fix=f"set it again with `replicator config set --secret`, or restore the key "
                     f"used to write it ({KEY_ENV} or secrets.key)",
             ) from exc

@@ -19,6 +19,8 @@ from ruamel.yaml.error import YAMLError
 from replicator.engine.secrets import SecretsManager
 from replicator.atomic import write_atomic
 from replicator.errors import InputError
+from replicator.inputs.files import read_text
+from replicator.inputs.paths import line_of
 
 SECURE = "secure"
 
@@ -47,7 +49,7 @@ def _load(path: Path) -> Any:
     if not path.exists():
         return None
     try:
-        return _round_trip().load(path.read_text())
+        return _round_trip().load(read_text(path, what="stack file"))
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
@@ -117,7 +119,8 @@ def get_value(path: Path, project: str, key: str, *,
         return False, None
     value = config[spelled]
     if is_secure(value) and secrets is not None:
-        return True, secrets.decrypt_value(str(value[SECURE]), where=f"{path}: config.{spelled}")
+        return True, secrets.decrypt_value(str(value[SECURE]), where=f"config.{spelled}",
+                                           file=path, line=line_of(config, [spelled, SECURE]))
     return True, value
 
 

@@ -18,6 +18,7 @@ from replicator.engine.secrets import SecretsManager
 from replicator.engine.stack_config import is_secure
 from replicator.errors import InputError
 from replicator.inputs import check_pulumi_stack_name, load_yaml
+from replicator.inputs.paths import line_of
 from replicator.inputs.project import read_project_file
 
 
@@ -35,7 +36,9 @@ class Project:
         file = read_project_file(root)
         if file.runtime != "python":
             raise InputError(f"runtime {file.runtime!r} is not supported by the embedded engine",
-                             file=file.path, path="runtime", fix="use `runtime: python`")
+                             file=file.path, path="runtime", line=file.runtime_line,
+                             fix="use `runtime: python` (the embedded engine runs Python "
+                                 "programs only)")
         program = (root / file.main).resolve()
         if program.is_dir():
             program = program / "__main__.py"
@@ -82,7 +85,8 @@ class Project:
                         f"config key {key} holds a `secure:` value; secrets of this project are "
                         "generated per environment by replicator and never stored in stack files",
                         file=path, path=f"config.{key}", fix="remove the key from the stack file")
-                value = secrets.decrypt_value(str(value["secure"]), where=f"{path}: config.{key}")
+                value = secrets.decrypt_value(str(value["secure"]), where=f"config.{key}",
+                                              file=path, line=line_of(data, ["config", key, "secure"]))
                 secret_keys.add(full)
             else:
                 secret_keys.discard(full)

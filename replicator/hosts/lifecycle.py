@@ -31,7 +31,9 @@ from replicator.hosts.model import (
     save_record,
 )
 from replicator.hosts.override import HostOverride, StackOverride, override_path
+from replicator.inputs import check_edition_name
 from replicator.stacks import edition_stacks
+from replicator.topology.loader import list_editions
 
 
 @contextlib.contextmanager
@@ -109,8 +111,15 @@ def hosts_down(project_root: Path, edition: str | None,
                console: Console | None = None) -> list[str]:
     """Undo `hosts up` for one edition (or every edition with hosts). Returns what went."""
     console = console or Console(stderr=True)
+    if edition:
+        check_edition_name(edition)
     records = ([r for r in [load_record(project_root, edition)] if r] if edition
                else list_records(project_root))
+    if edition and not records and edition not in list_editions(project_root):
+        raise InputError(f"no edition {edition!r} (no stacks/topology/{edition}.yaml) and no "
+                         "simulated hosts for it", path="--edition",
+                         fix="use one of: " + (", ".join(list_editions(project_root)) or "none")
+                         + ", or leave --edition out to remove every edition's hosts")
     gone: list[str] = []
     for record in records:
         with _edition_lock(project_root, record.edition):

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from replicator.errors import InputError
+
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DOCKER_HOST_FIX = (f"use unix:///<socket path>, tcp://<host>:<port> or ssh://[user@]<host>; "
                    f"the default is {DEFAULT_DOCKER_HOST}")
+
+
+def check_docker_host_option(value: str | None) -> str | None:
+    """The `-H/--docker-host` option's value, checked (a bare socket path is allowed)."""
+    if value is None:
+        return None
+    problem = docker_host_problem("unix://" + value if value.startswith("/") else value)
+    if problem:
+        raise InputError(problem, path="--docker-host", fix=DOCKER_HOST_FIX)
+    return value
 
 
 def docker_host_problem(value: str) -> str | None:

@@ -88,3 +88,7 @@ def check_environment() -> None:
     docker_host_env()
     docker_timeout()
     _check_secrets_key()
+    profile = env_path("REPLICATOR_PROFILE_PROGRAM")  # a developer's aid: the program's profile
+    if profile is not None and not profile.parent.is_dir():
+        raise _env_error("REPLICATOR_PROFILE_PROGRAM", f"{profile.parent} is not a directory",
+                         "name a file in an existing directory, or unset it")

@@ -8,8 +8,10 @@ which is where an editor takes the user.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from replicator.errors import InputError
 
@@ -91,3 +93,16 @@ def _decode(data: bytes, path: Path, error: type[InputError], what: str) -> str:
             fix="remove it; in a double-quoted string write it as an escape (e.g. \\t)",
         )
     return text
+
+
+def parse_json(text: str, source: Path | str, *, what: str = "JSON file") -> Any:
+    """`text` read as JSON, or an InputError naming `source`, the line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the {what} is not valid JSON: {exc.msg} (column {exc.colno})",
+                         file=source, line=exc.lineno,
+                         fix=f"give the {what} as written, unedited") from None
+    except RecursionError:
+        raise InputError(f"the {what} nests too deeply", file=source, line=1,
+                         fix=f"give the {what} as written, unedited") from None

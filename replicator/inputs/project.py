@@ -27,6 +27,7 @@ class ProjectFile:
     stack_config_dir: str
     # The project-level `config:` block as written (read by replicator.engine.project_config).
     config: Any = None
+    runtime_line: int = 1  # where `runtime:` is written
 
 
 def read_project_file(root: Path) -> ProjectFile:
@@ -62,6 +63,7 @@ def read_project_file(root: Path) -> ProjectFile:
         main=text("main", ".", "point `main` at the directory holding __main__.py"),
         stack_config_dir=text("stackConfigDir", ".", "set `stackConfigDir: stacks`"),
         config=data.get("config"),
+        runtime_line=line_of(data, "runtime") or 1,
     )
 
 

@@ -27,6 +27,7 @@ from tests.inputs.fake_docker import FakeDocker
 REPO = Path(__file__).resolve().parents[2]
 TOPOLOGY = "stacks/topology/paris2024.yaml"
 ITL = "stacks/Pulumi.paris2024-itl.yaml"
+CTOC = "stacks/Pulumi.paris2024-ctoc.yaml"
 BIG = 50 * 1024 * 1024
 
 
@@ -63,12 +64,25 @@ def append(file: str, text: str) -> Callable[[Path], None]:
 
 def write_bytes(file: str, data: bytes) -> Callable[[Path], None]:
     def edit(root: Path) -> None:
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
         (root / file).write_bytes(data)
+    return edit
+
+
+def write(file: str, text: str) -> Callable[[Path], None]:
+    return write_bytes(file, text.encode())
+
+
+def both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        for one in edits:
+            one(root)
     return edit
 
 
 def big_yaml(file: str) -> Callable[[Path], None]:
     def edit(root: Path) -> None:
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
         line = b"# padding that makes the file 50 MB, valid YAML all the same\n"
         with (root / file).open("ab") as fh:
             for _ in range(BIG // len(line) + 1):
@@ -77,6 +91,15 @@ def big_yaml(file: str) -> Callable[[Path], None]:
 
 
 PREVIEW = ("preview", "--edition", "paris2024")
+STATUS = ("status", "--edition", "paris2024")
+CAMPAIGN = ("campaign: c\ntitle: t\nedition: paris2024\ncells:\n"
+            "  - name: x\n    suite: oms\n    sport: ALL\n    venue: ALL\n"
+            "    steps:\n      - {kind: functional, flow: health}\n")
+def env_case(cid: str, name: str, value: str, argv: tuple[str, ...] = STATUS) -> Case:
+    """A bad value of environment variable `name` ({root}: the case's project)."""
+    return Case(cid, argv, where=name, env={name: value})
+
+
 BOMB = ("lol: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"l{i}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)))
 
@@ -173,14 +196,110 @@ CASES = [
     Case("edition-too-long", ("preview", "--edition", "a" * 200), where="--edition"),
     Case("parallel-zero", ("preview", "--edition", "paris2024", "--parallel", "0"),
          where="--parallel"),
-    Case("env-docker-host", ("status", "--edition", "paris2024"), where="DOCKER_HOST",
-         env={"DOCKER_HOST": "tcp://"}),
-    Case("env-docker-timeout", ("status", "--edition", "paris2024"),
-         where="REPLICATOR_DOCKER_TIMEOUT", env={"REPLICATOR_DOCKER_TIMEOUT": "soon"}),
-    Case("env-home-is-a-file", ("status", "--edition", "paris2024"), where="REPLICATOR_HOME",
-         env={"REPLICATOR_HOME": "{root}/Pulumi.yaml"}),
-    Case("env-secrets-key", ("status", "--edition", "paris2024"), where="REPLICATOR_SECRETS_KEY",
-         env={"REPLICATOR_SECRETS_KEY": "not-a-key"}),
+    env_case("env-docker-host", "DOCKER_HOST", "tcp://"),
+    env_case("env-docker-timeout", "REPLICATOR_DOCKER_TIMEOUT", "soon"),
+    env_case("env-home-is-a-file", "REPLICATOR_HOME", "{root}/Pulumi.yaml"),
+    env_case("env-secrets-key", "REPLICATOR_SECRETS_KEY", "not-a-key"),
+    # -- command-line options and arguments of the newer commands
+    Case("docker-host-option-no-address", ("engine", "status", "-H", "tcp://"),
+         where="--docker-host", says=("tcp://<host>:<port>",)),
+    Case("docker-host-option-garbage", ("image", "list", "--docker-host", "garbage[/red]"),
+         where="--docker-host", says=("garbage[/red]",)),
+    Case("hosts-per-site-zero", ("hosts", "up", "--edition", "paris2024", "--per-site", "0"),
+         where="--per-site"),
+    Case("hosts-per-site-negative", ("hosts", "up", "--edition", "paris2024", "--per-site", "-1"),
+         where="--per-site"),
+    Case("hosts-per-site-huge", ("hosts", "up", "--edition", "paris2024", "--per-site",
+                                 "9" * 30), where="--per-site"),
+    Case("hosts-per-site-not-a-number", ("hosts", "up", "--edition", "paris2024",
+                                         "--per-site", "two"), where="--per-site"),
+    Case("hosts-up-unknown-edition", ("hosts", "up", "--edition", "nosuch"),
+         where="stacks/topology/nosuch.yaml", says=("paris2024",)),
+    Case("hosts-up-no-edition", ("hosts", "up"), where="--edition"),
+    Case("hosts-up-dot-dot-edition", ("hosts", "up", "--edition", "../x"), where="--edition"),
+    Case("hosts-down-dot-dot-edition", ("hosts", "down", "--edition", "../../etc"),
+         where="--edition"),
+    Case("hosts-down-unknown-edition", ("hosts", "down", "--edition", "nosuch"),
+         where="--edition", says=("nosuch",)),
+    Case("hosts-list-bad-record", ("hosts", "list"),
+         write(".replicator/hosts/paris2024/hosts.json", "{not json"),
+         where=".replicator/hosts/paris2024/hosts.json"),
+    Case("config-unknown-key", ("config", "get", "replicator:nosuch", "--stack", "paris2024-itl"),
+         where="KEY", says=("replicator:nosuch", "replicator:venues")),
+    Case("config-bad-yaml-value", ("config", "set", "venues", "[AQC, ", "--stack",
+                                   "paris2024-itl"), where="VALUE", says=("[AQC, ",)),
+    Case("config-bad-value", ("config", "set", "venues", "[AQC, XYZ]", "--edition", "paris2024"),
+         file=CTOC, marker="replicator:venues", says=("XYZ",)),
+    Case("config-secret-on-plain-key", ("config", "set", "venues", "[AQC]", "--stack",
+                                        "paris2024-itl", "--secret"), where="--secret"),
+    Case("config-stack-and-edition", ("config", "get", "venues", "--stack", "paris2024-itl",
+                                      "--edition", "paris2024"), where="--stack"),
+    Case("config-neither-stack-nor-edition", ("config", "rm", "venues"), where="--stack"),
+    Case("config-unknown-stack", ("config", "get", "venues", "--stack", "nosuch-itl[/red]"),
+         where="--stack", says=("nosuch-itl[/red]",)),
+    Case("config-edition-with-cwd", ("config", "get", "k", "--edition", "paris2024",
+                                     "--cwd", "stacks"), where="--edition"),
+    Case("campaign-missing-file", ("campaign", "run", "campaigns/nosuch.yaml"),
+         where="campaigns/nosuch.yaml"),
+    Case("campaign-a-directory", ("campaign", "run", "stacks"), where="stacks",
+         says=("directory",)),
+    Case("campaign-50-mb", ("campaign", "run", "c.yaml"), big_yaml("c.yaml"), where="c.yaml",
+         says=("over the limit",)),
+    Case("campaign-bad-cell", ("campaign", "run", "c.yaml"),
+         write("c.yaml", CAMPAIGN.replace("    steps:\n      - {kind: functional, flow: health}",
+                                          "    steps: 3")),
+         file="c.yaml", marker="    steps: 3"),
+    Case("campaign-bad-step-kind", ("campaign", "run", "c.yaml"),
+         write("c.yaml", CAMPAIGN.replace("functional, flow: health", "teleport")),
+         file="c.yaml", marker="{kind: teleport}", says=("teleport",)),
+    Case("campaign-unknown-venue", ("campaign", "run", "c.yaml"),
+         write("c.yaml", CAMPAIGN.replace("venue: ALL", "venue: XYZ")),
+         file="c.yaml", marker="venue: XYZ", says=("XYZ",)),
+    Case("campaign-negative-scale", ("campaign", "run", "c.yaml", "--scale", "-1"),
+         write("c.yaml", CAMPAIGN), where="--scale"),
+    Case("campaign-unknown-cell", ("campaign", "run", "c.yaml", "--cell", "nosuch[/red]"),
+         write("c.yaml", CAMPAIGN), where="--cell", says=("nosuch[/red]",)),
+    Case("campaign-dot-dot-edition", ("campaign", "run", "c.yaml", "--edition", "../x"),
+         write("c.yaml", CAMPAIGN), where="--edition"),
+    Case("campaign-report-output-a-file", ("campaign", "report", "--output", "Pulumi.yaml"),
+         where="--output"),
+    Case("campaign-report-negative-target", ("campaign", "report", "--target-hours", "-5"),
+         where="--target-hours"),
+    Case("cwd-missing", ("preview", "--cwd", "nowhere"), where="--cwd"),
+    Case("cwd-without-pulumi-yaml", ("preview", "--cwd", "stacks"), where="--cwd"),
+    Case("cwd-nodejs-runtime", ("preview", "--cwd", "p"),
+         both(write("p/Pulumi.yaml", "name: p\nruntime: nodejs\n"),
+              write("p/Pulumi.dev.yaml", "config: {}\n")),
+         file="p/Pulumi.yaml", marker="runtime: nodejs", says=("python",)),
+    Case("cwd-bad-secure-value", ("preview", "--cwd", "p", "dev"),
+         both(write("p/Pulumi.yaml", "name: p\nruntime: python\n"),
+              write("p/__main__.py", "\n"),
+              write("p/Pulumi.dev.yaml", "config:\n  p:a: 1\n  p:pw:\n    secure: nonsense\n")),
+         file="p/Pulumi.dev.yaml", marker="secure: nonsense"),
+    Case("cwd-backend-url-not-file", ("preview", "--cwd", "p"),
+         both(write("p/Pulumi.yaml", "name: p\nruntime: python\n"),
+              write("p/Pulumi.dev.yaml", "config: {}\n")),
+         where="PULUMI_BACKEND_URL", env={"PULUMI_BACKEND_URL": "s3://bucket"}),
+    Case("stack-import-missing-file", ("stack", "import", "paris2024-itl", "--file", "no.json"),
+         where="no.json"),
+    Case("stack-import-garbage", ("stack", "import", "paris2024-itl", "--file", "g.json"),
+         write("g.json", '{"version": 3,\n "deployment": nope}\n'), where="g.json:2"),
+    Case("stack-import-50-mb", ("stack", "import", "paris2024-itl", "--file", "big.json"),
+         big_yaml("big.json"), where="big.json", says=("over the limit",)),
+    Case("stack-import-wrong-shape", ("stack", "import", "paris2024-itl", "--file", "w.json"),
+         both(write("infra/__main__.py", "\n"), write("w.json", '{"version": 2}\n')),
+         where="w.json"),
+    Case("stack-import-a-directory", ("stack", "import", "paris2024-itl", "--file", "stacks"),
+         where="stacks"),
+    Case("stack-export-no-stack", ("stack", "export"), where="STACK"),
+    Case("stack-export-dot-dot", ("stack", "export", "../x"), where="STACK"),
+    # -- environment variables
+    env_case("env-docker-timeout-negative", "REPLICATOR_DOCKER_TIMEOUT", "-5"),
+    env_case("env-docker-timeout-nan", "REPLICATOR_DOCKER_TIMEOUT", "nan"),
+    env_case("env-project-nowhere", "REPLICATOR_PROJECT", "/nonexistent/project"),
+    env_case("env-docker-host-garbage", "DOCKER_HOST", "garbage", PREVIEW),
+    env_case("env-profile-program-nowhere", "REPLICATOR_PROFILE_PROGRAM",
+             "/nonexistent/dir/profile.out"),
 ]
 
 
