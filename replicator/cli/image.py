@@ -43,7 +43,10 @@ def build(
 ) -> None:
     """Build the images whose recipe changed (or that are missing); skip the rest."""
     from replicator.images import build_images
+    from replicator.images.build import check_image_names
+    from replicator.images.recipes import load_recipes
 
+    check_image_names(names, load_recipes())  # before the engine is started or reached
     err = Console(stderr=True)
     client = _client(docker_host, err)
     started = time.monotonic()

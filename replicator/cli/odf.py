@@ -58,8 +58,11 @@ def get(
     edition: EditionOpt = None,
 ) -> None:
     """Print what a consumer serves for a document (wrs: HTML through nginx; rma: JSON...)."""
-    from replicator.configure.odf import default_edition, get_from_consumer
+    from replicator.configure.odf import CONSUMER_PATHS, default_edition, get_from_consumer
 
+    if consumer not in CONSUMER_PATHS:  # named as the option, before the project is read
+        raise InputError(f"no ODF consumer {consumer!r}", path="--consumer",
+                         fix=f"use one of: {', '.join(CONSUMER_PATHS)}")
     root = find_project_root()
     target, answer = get_from_consumer(root, default_edition(root, edition), consumer,
                                        document_code)

@@ -17,7 +17,7 @@ ENGINES = ("auto", "embedded", "pulumi")
 
 def select_backend(engine: str, project_root: Path, workdir: Path, *, parallel: int = 8):
     if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}", fix=f"use one of: {', '.join(ENGINES)}")
+        raise InputError(f"unknown engine {engine!r}", path="--engine", fix=f"use one of: {', '.join(ENGINES)}")
     has_cli = shutil.which("pulumi") is not None
     if engine == "pulumi" and not has_cli:
         raise EngineUnavailableError(

@@ -22,7 +22,7 @@ import subprocess
 import tarfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -191,6 +191,18 @@ class _Progress:
 # --------------------------------------------------------------------------- build
 
 
+def check_image_names(names: Sequence[str] | None, recipes: Mapping[str, object]) -> list[str]:
+    """The images to look at (`names`, default all), each a known recipe, or an InputError."""
+    wanted = list(recipes) if not names else list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in recipes]
+    if unknown:
+        raise InputError(
+            f"unknown image(s): {', '.join(unknown)}", path="NAMES",
+            fix=f"choose from: {', '.join(recipes)}",
+        )
+    return wanted
+
+
 def build_images(
     client,
     names: list[str] | tuple[str, ...] | None = None,
@@ -213,13 +225,7 @@ def build_images(
     console = progress if progress is not None else Console(stderr=True)
     recipes = load_recipes(recipes_dir)
     hashes = recipe_hashes(recipes)
-    wanted = list(recipes) if not names else list(dict.fromkeys(names))
-    unknown = [n for n in wanted if n not in recipes]
-    if unknown:
-        raise InputError(
-            f"unknown image(s): {', '.join(unknown)}",
-            fix=f"choose from: {', '.join(recipes)}",
-        )
+    wanted = check_image_names(names, recipes)
     forced = set(wanted) if force else set()
     directory = images_dir(workdir)
     width = max(len(n) for n in recipes)
