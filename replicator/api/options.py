@@ -31,9 +31,16 @@ class Options(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or type(self).__name__
-            raise InputError(f"{type(self).__name__}: {where}: {first['msg']}",
-                             fix="see the field's description in replicator.api.options") from exc
+            field = ".".join(str(p) for p in first["loc"])
+            where = _FLAGS.get(field, "--" + field.replace("_", "-")) if field else None
+            raise InputError(f"{first['msg']} ({type(self).__name__}.{field or '?'})",
+                             path=where,
+                             fix="use a value the message names (the command's --help lists them)") from exc
+
+
+# A field's name on the command line, where it is not `--<field-name>`.
+_FLAGS = {"verb": "VERB", "stack": "STACK", "params_file": "--params", "sets": "--set",
+          "verbosity": "--verbose", "verify_output": "--output"}
 
 
 class DeployOptions(Options):

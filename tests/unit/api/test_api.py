@@ -99,8 +99,10 @@ def test_bad_options_are_input_errors(make: Any) -> None:
 
 
 def test_options_name_the_field_and_keep_the_command_line_wording() -> None:
-    with pytest.raises(InputError, match="DeployOptions: parallel"):
+    with pytest.raises(InputError, match=r"--parallel: .*DeployOptions\.parallel"):
         DeployOptions(verb="up", parallel=65)
+    with pytest.raises(InputError, match="--engine: "):
+        DeployOptions(verb="up", engine="warp")
     with pytest.raises(InputError, match="--edition names stacks of this project") as info:
         DeployOptions(verb="up", cwd=Path("/tmp"), edition="paris2024")
     assert info.value.fix and "--cwd DIR STACK" in info.value.fix
