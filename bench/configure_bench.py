@@ -56,6 +56,8 @@ LINKED = ("Pulumi.yaml", "infra", "roles", "collections", "playbooks", "ansible.
 TARGETS = {"configure_over_cold_up": 3.0, "idempotence_over_noop_up": 5.0}
 REPLICATE_TARGET = {"default": 120.0, "all": 240.0}
 PASS_RE = re.compile(r"Pass (\d)[^:]*: (\d+) hosts in ([\d.]+) s: ok=(\d+) changed=(\d+)")
+VERIFY_RE = re.compile(r"verification (PASSED|FAILED)[^\n]*?(\d+) passed, (\d+) failed[^\n]*coverage (\d+%)")
+COVERAGE_RE = re.compile(r"Venue coverage: (\d+)/(\d+) venues")
 REPLICATED_RE = re.compile(r"replicated \S+ in (\d+) s \(([^)]*)\)")
 
 
@@ -95,6 +97,13 @@ def parse_replicate(text: str) -> dict[str, Any]:
     for number, hosts, seconds, ok, changed in PASS_RE.findall(text):
         out["passes"][int(number)] = {"hosts": int(hosts), "seconds": float(seconds),
                                       "ok": int(ok), "changed": int(changed)}
+    verified = VERIFY_RE.search(text)
+    if verified:
+        out["verify"] = {"result": verified.group(1), "passed": int(verified.group(2)),
+                         "failed": int(verified.group(3)), "coverage": verified.group(4)}
+    venues = COVERAGE_RE.search(text)
+    if venues:
+        out["venue_coverage"] = f"{venues.group(1)}/{venues.group(2)}"
     match = REPLICATED_RE.search(text)
     if match:
         out["total"] = float(match.group(1))
@@ -124,6 +133,7 @@ def run_scale(edition: str, venues: str, workdir: Path, odf: dict[str, Any] | No
     result = {
         "venues": venues, "replicate_seconds": round(seconds, 1),
         "steps": figures["steps"], "cold_up_seconds": cold_up,
+        "verify": figures.get("verify"), "venue_coverage": figures.get("venue_coverage"),
         "noop_up_seconds": round(noop_seconds, 1), "pass1": passes.get(1), "pass2": passes.get(2),
         "configure_over_cold_up": round(passes[1]["seconds"] / cold_up, 2),
         "idempotence_over_noop_up": round(passes[2]["seconds"] / noop_seconds, 2),
@@ -151,8 +161,11 @@ def print_scale(r: dict[str, Any]) -> None:
     print(f"  no-op up {r['noop_up_seconds']:.1f} s, idempotence pass {p2['seconds']:.1f} s "
           f"(changed={p2['changed']}: {verdict(p2['changed'] == 0)}): ratio "
           f"{r['idempotence_over_noop_up']:.2f} (target <= 5: "
-          f"{verdict(r['idempotence_over_noop_up'] <= TARGETS['idempotence_over_noop_up'])})",
-          flush=True)
+          f"{verdict(r['idempotence_over_noop_up'] <= TARGETS['idempotence_over_noop_up'])})")
+    check = r.get("verify") or {}
+    print(f"  verify {check.get('result', '?')} ({check.get('passed', '?')} passed, "
+          f"{check.get('failed', '?')} failed, coverage {check.get('coverage', '?')}); "
+          f"report venue coverage {r.get('venue_coverage') or '?'}", flush=True)
 
 
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")

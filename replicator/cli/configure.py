@@ -46,7 +46,7 @@ def configure(
         "--idempotence", help="Run twice; fail if the second pass changes anything.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")] = False,
     forks: Annotated[int | None, typer.Option("--forks", min=1, max=64,
-                                                 help="Parallel hosts (default: 4 per core, 2 to 10).")] = None,
+                                                 help="Parallel hosts (default: 12 per core, 4 to 32).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More Ansible output in the artifacts.")] = 0,
 ) -> None:
@@ -70,7 +70,7 @@ def replicate(
         "--skip", help="Skip a step by name (repeatable): build, up, configure, verify, "
                        "report.")] = None,
     forks: Annotated[int | None, typer.Option(
-        "--forks", min=1, max=64, help="Ansible's parallel hosts (default: 4 per core, 2 to 10).")
+        "--forks", min=1, max=64, help="Ansible's parallel hosts (default: 12 per core, 4 to 32).")
     ] = None,
 ) -> None:
     """Build the images, deploy every stack of the edition, configure (idempotence gate), verify and report."""
