@@ -74,10 +74,12 @@ def stack_name(project: Any, stack: str | None) -> str:
 
 def _this_project(stack: str | None, edition: str | None, engine: str, parallel: int,
                   root: Path | None) -> Targets:
-    from replicator.engine.selection import select_backend
     from replicator.paths import find_project_root, work_dir
     from replicator.stacks import resolve_targets
 
     root = root or find_project_root()
     names = [t.name for t in resolve_targets(root, stack, edition)]
+    # The engine (pulumi, grpc, docker: about 0.9 s of imports) only once the input is checked.
+    from replicator.engine.selection import select_backend
+
     return Targets(select_backend(engine, root, work_dir(root), parallel=parallel), names)
