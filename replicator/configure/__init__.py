@@ -88,9 +88,8 @@ def prepare(root: Path, targets: Sequence[CheckedStack], label: str | None = Non
 
 def _check_roles(root: Path, inventory: Inventory) -> None:
     """Every container's service has its role: checked once here, not as a task on every host."""
-    missing = sorted({str(inventory.hostvars(h)["replicator_role"]) for h in inventory.hosts
-                      if not (root / "roles" / str(inventory.hostvars(h)["replicator_role"])
-                              / "meta" / "main.yml").is_file()})
+    roles = {str(inventory.hostvars(h)["replicator_role"]) for h in inventory.hosts}
+    missing = sorted(r for r in roles if not (root / "roles" / r / "meta" / "main.yml").is_file())
     if missing:
         raise InputError(f"no Ansible role for service(s) {', '.join(missing)} of the topology",
                          fix=f"add roles/{missing[0]} (defaults/main.yml with its settings, "

@@ -97,38 +97,28 @@ program_status:
 """
 
 import grp  # noqa: E402
-import http.client  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
-import socket  # noqa: E402
 import tempfile  # noqa: E402
 import xmlrpc.client  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
-SUPERVISOR_SOCKET = "/run/supervisor.sock"  # the images' supervisord.conf
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(SUPERVISOR_SOCKET)
-
-
-class _UnixTransport(xmlrpc.client.Transport):
-    def make_connection(self, host):
-        return _UnixConnection("localhost")
+SUPERVISOR_URL = "unix:///run/supervisor.sock"  # the images' supervisord.conf
 
 
 def program_status(name):
     """supervisord's state of a program, over its XML-RPC socket.
 
     Not `supervisorctl status`: that starts another Python interpreter, which
-    on a re-run would cost as much as this whole module.
+    on a re-run would cost as much as this whole module. The transport is
+    supervisor's own (the package is in every image).
     """
-    proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_UnixTransport())
+    from supervisor.xmlrpc import SupervisorTransport
+
+    proxy = xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(None, None, SUPERVISOR_URL))
     try:
         return proxy.supervisor.getProcessInfo(name)["statename"]
     except xmlrpc.client.Fault:
