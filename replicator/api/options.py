@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from replicator.errors import InputError
+from replicator.inputs.ansible import Strategy
 
 Verb = Literal["preview", "up", "destroy", "refresh"]
 Engine = Literal["auto", "embedded", "pulumi"]
@@ -71,6 +72,7 @@ class ConfigureOptions(Options):
     limit: str | None = None  # Ansible host pattern
     idempotence: bool = False  # a second pass must change nothing
     forks: int | None = Field(default=None, ge=1, le=64)
+    strategy: Strategy = "mitogen"  # Ansible's execution strategy (docs/configure.md)
     verbosity: int = Field(default=0, ge=0, le=6)
 
     @model_validator(mode="after")
@@ -104,6 +106,7 @@ class ReplicateOptions(Options):
     edition: str
     skip: frozenset[str] = frozenset()
     forks: int | None = Field(default=None, ge=1, le=64)
+    strategy: Strategy = "mitogen"
     engine: Engine = "auto"
     parallel: int = Field(default=8, ge=1, le=64)
     verify_output: Path | None = None

@@ -97,7 +97,7 @@ def step_configure(ctx: ReplicateContext) -> Any:
     from replicator.api.service import configure_targets
 
     options = ConfigureOptions(root=ctx.root, edition=ctx.options.edition, idempotence=True,
-                               forks=ctx.options.forks)
+                               forks=ctx.options.forks, strategy=ctx.options.strategy)
     run = configure_targets(ctx.root, ctx.targets, options, ctx.on_event)
     if not run.succeeded:
         raise StepFailedError("configure", "configuration failed", run, run.exit_code)

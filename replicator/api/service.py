@@ -190,7 +190,7 @@ def configure_targets(root: Path, targets: Sequence[CheckedStack], options: Conf
 
     result = run_passes(prepared, check=options.check, limit=options.limit,
                         idempotence=options.idempotence, forks=options.forks,
-                        verbosity=options.verbosity, on_pass=on_pass, after_pass=after_pass)
+                        strategy=options.strategy, verbosity=options.verbosity, on_pass=on_pass, after_pass=after_pass)
     run = ConfigureRun(result, time.monotonic() - started)
     on_event(ConfigureFinished(result, run.seconds))
     return run

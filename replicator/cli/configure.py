@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from replicator.api.events import (
 from replicator.cli import app
 from replicator.cli.options import EditionOpt, StackArg
 from replicator.cli.render import ConfigureRenderer, DeployRenderer
+from replicator.inputs.ansible import Strategy
 from replicator.paths import find_project_root
 from replicator.stacks import resolve_targets
 
@@ -47,12 +48,17 @@ def configure(
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")] = False,
     forks: Annotated[int | None, typer.Option("--forks", min=1, max=64,
                                                  help="Parallel hosts (default: 12 per core, 4 to 32).")] = None,
+    strategy: Annotated[str, typer.Option(
+        "--strategy", help="Ansible strategy: mitogen (one interpreter per container for the "
+                           "run) | free (Ansible's own).")] = "mitogen",
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More Ansible output in the artifacts.")] = 0,
 ) -> None:
     """Configure the deployed containers with the Ansible roles (inventory from the stack outputs)."""
     options = ConfigureOptions(stack=stack, edition=edition, check=check, limit=limit,
-                               idempotence=idempotence, forks=forks, verbosity=verbose)
+                               idempotence=idempotence, forks=forks,
+                               strategy=cast(Strategy, strategy),
+                               verbosity=verbose)
     root = find_project_root()
     run = api.configure(options.model_copy(update={"root": root}),
                         ConfigureRenderer(console, quiet=json_, root=root))

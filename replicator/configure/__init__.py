@@ -18,6 +18,7 @@ from typing import Any
 
 from replicator.configure.inventory import Inventory, build_inventory
 from replicator.configure.run import EventHandler, PlaybookResult, TaskOutcome, run_playbook
+from replicator.configure.strategy import Strategy
 from replicator.errors import InputError, ReplicatorError
 from replicator.paths import work_dir
 from replicator.secrets_store import EditionSecrets, SecretsStore
@@ -151,7 +152,8 @@ class ConfigureResult:
 
 
 def configure(prepared: Prepared, *, check: bool = False, limit: str | None = None,
-              idempotence: bool = False, forks: int | None = None, verbosity: int = 0,
+              idempotence: bool = False, forks: int | None = None,
+              strategy: Strategy = "mitogen", verbosity: int = 0,
               on_pass: Callable[[int, str], EventHandler | None] | None = None,
               after_pass: Callable[[int, PlaybookResult], None] | None = None) -> ConfigureResult:
     """Run the site playbook (twice with `idempotence`; the second pass must change nothing)."""
@@ -167,7 +169,7 @@ def configure(prepared: Prepared, *, check: bool = False, limit: str | None = No
             root=prepared.root, run_dir=prepared.run_dir, inventory=prepared.inventory_path,
             playbook=prepared.root / PLAYBOOK, secrets_env=prepared.secrets.env(),
             label=f"{prepared.label}-{name}", check=check, limit=limit, forks=forks,
-            on_event=handler, verbosity=verbosity)
+            strategy=strategy, on_event=handler, verbosity=verbosity)
         passes.append(result)
         if after_pass:
             after_pass(number, result)

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from replicator.configure.strategy import Strategy, strategy_env
 from replicator.engine.secrets import KEY_ENV
 from replicator.errors import CancelledError, EngineUnavailableError
 from replicator.secrets_store import DB_PASSWORD_ENV_PREFIX, ODF_API_KEY_ENV
@@ -331,6 +332,69 @@ class _CancelOnSignal:
 
 
 
+class _AdoptOrphans:
+    """Makes this process the subreaper of what ansible-playbook starts, for one run.
+
+    ansible-runner stops a cancelled run by killing the process group of
+    ansible-playbook. Ansible's workers start sessions of their own, and under
+    Mitogen a worker whose mux was killed waits forever: it would outlive the
+    run, adopted by init. As a subreaper (Linux prctl), this process adopts
+    them instead; on the way out it kills the adopted ansible-playbook
+    processes (`marker` in their command line), by pid, and reaps them.
+    """
+
+    PR_SET_CHILD_SUBREAPER = 36
+    PR_GET_CHILD_SUBREAPER = 37
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker.encode()
+        self._before: set[int] = set()
+        self._was: int | None = None
+
+    def __enter__(self) -> Self:
+        self._before = set(self._children())
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            was = ctypes.c_int(0)
+            libc.prctl(self.PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+            if libc.prctl(self.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+                self._was = was.value
+        except (OSError, AttributeError):  # pragma: no cover - not Linux
+            self._was = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid, cmdline in self._children().items():
+            if pid in self._before or self.marker not in cmdline:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        if self._was == 0:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(self.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+    @staticmethod
+    def _children() -> dict[int, bytes]:
+        """This process's children (pid: command line), from /proc."""
+        me, found = os.getpid(), {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid == me:
+                    found[int(entry.name)] = (entry / "cmdline").read_bytes()
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+
 EventHandler = Callable[[Mapping[str, Any]], None]
 
 
@@ -349,7 +413,7 @@ def default_forks() -> int:
 def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
                  secrets_env: Mapping[str, str], label: str, check: bool = False,
                  limit: str | None = None, forks: int | None = None,
-                 on_event: EventHandler | None = None, keep_artifacts: int = 10,
+                 strategy: Strategy = "mitogen", on_event: EventHandler | None = None, keep_artifacts: int = 10,
                  verbosity: int = 0) -> PlaybookResult:
     """One ansible-playbook run through ansible-runner; the result parsed from its events."""
     try:
@@ -388,7 +452,8 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
         return True  # keep the event file in the artifacts
 
     started = time.monotonic()
-    with SecretsHandoff(secrets_env) as handoff, _CancelOnSignal() as cancel:
+    with SecretsHandoff(secrets_env) as handoff, _CancelOnSignal() as cancel, \
+            _AdoptOrphans(str(playbook)):
         envvars = {
             # ansible-runner returns rc 127 unless ansible's tools are on PATH.
             "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -400,6 +465,7 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_LOCAL_TEMP": str(tmp),
             "ANSIBLE_NOCOLOR": "1",
+            **strategy_env(strategy),
             SECRETS_SOCKET_ENV: handoff.path,
             REAL_PLAYBOOK_ENV: str(real_playbook),
         }

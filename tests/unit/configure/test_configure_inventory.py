@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import fake_outputs
@@ -14,7 +17,7 @@ from replicator.errors import ReplicatorError
 ROLES_DIR = __import__("pathlib").Path(__file__).resolve().parents[3] / "roles"
 
 
-def test_one_host_per_container_with_docker_api_connection(paris, paris_outputs):
+def test_one_host_per_container_with_the_docker_connection(paris, paris_outputs):
     inv = build_inventory(paris, paris_outputs)
     expected = sorted(c for _, o in paris_outputs for c in o["containers"])
     assert inv.hosts == expected
@@ -23,18 +26,43 @@ def test_one_host_per_container_with_docker_api_connection(paris, paris_outputs)
         hv = inv.hostvars(host)
         assert hv["ansible_connection"] == CONNECTION
         assert hv["ansible_python_interpreter"] == "/usr/bin/python3"
-        assert hv["ansible_docker_docker_host"] == "unix:///var/run/docker.sock"
+        assert hv["replicator_docker_host"] == "unix:///var/run/docker.sock"
+        # The local engine is the docker CLI's default: no -H, no wrapper.
+        assert "ansible_docker_extra_args" not in hv and "mitogen_docker_path" not in hv
 
 
 def test_docker_host_comes_from_each_stack(paris):
     stacks = [("paris2024-itl", fake_outputs(paris, "itl", ["AQC"], "unix:///run/itl.sock")),
               ("paris2024-toc", fake_outputs(paris, "toc", ["AQC"], "tcp://127.0.0.1:2375"))]
     inv = build_inventory(paris, stacks)
-    assert inv.hostvars("paris2024-itl-wrs-app-1")["ansible_docker_docker_host"] == \
-        "unix:///run/itl.sock"
-    assert inv.hostvars("paris2024-toc-ovr-aqc-app-1")["ansible_docker_docker_host"] == \
-        "tcp://127.0.0.1:2375"
+    assert inv.hostvars("paris2024-itl-wrs-app-1")["ansible_docker_extra_args"] == \
+        "-H unix:///run/itl.sock"
+    assert inv.hostvars("paris2024-toc-ovr-aqc-app-1")["ansible_docker_extra_args"] == \
+        "-H tcp://127.0.0.1:2375"
     assert inv.docker_hosts == ["unix:///run/itl.sock", "tcp://127.0.0.1:2375"]
+
+
+def test_another_engine_gets_a_docker_wrapper_for_mitogen(paris, tmp_path, monkeypatch):
+    """Mitogen's docker connection has no engine option: its `docker` program carries -H."""
+    stacks = [("paris2024-itl", fake_outputs(paris, "itl", ["AQC"], "unix:///run/itl.sock")),
+              ("paris2024-toc", fake_outputs(paris, "toc", ["AQC"]))]
+    inv = build_inventory(paris, stacks)
+    inv.write(tmp_path / "inventory" / "paris2024.yml")
+    cli = Path(inv.hostvars("paris2024-itl-wrs-app-1")["mitogen_docker_path"])
+    assert cli.parent == tmp_path / "inventory" / "engines"
+    assert "mitogen_docker_path" not in inv.hostvars("paris2024-toc-ovr-aqc-app-1")
+    # The wrapper runs `docker` from PATH with the engine first: a fake
+    # docker that prints its arguments shows what the real one would get.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    out = subprocess.run([str(cli), "exec", "-i", "c1"], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "-H|unix:///run/itl.sock|exec|-i|c1|"
+    written = YAML(typ="safe").load((tmp_path / "inventory" / "paris2024.yml").read_text())
+    assert written["all"]["children"]["site_itl"]["vars"]["mitogen_docker_path"] == str(cli)
 
 
 def test_groups_by_site_suite_service_tier_and_venue(paris, paris_outputs):

@@ -100,31 +100,14 @@ import grp  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
 import tempfile  # noqa: E402
-import xmlrpc.client  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-
-SUPERVISOR_URL = "unix:///run/supervisor.sock"  # the images' supervisord.conf
+from ansible_collections.replicator.replica.plugins.module_utils.supervisor import Supervisor  # noqa: E402
 
 
 def program_status(name):
-    """supervisord's state of a program, over its XML-RPC socket.
-
-    Not `supervisorctl status`: that starts another Python interpreter, which
-    on a re-run would cost as much as this whole module. The transport is
-    supervisor's own (the package is in every image).
-    """
-    from supervisor.xmlrpc import SupervisorTransport
-
-    proxy = xmlrpc.client.ServerProxy(
-        "http://127.0.0.1", transport=SupervisorTransport(None, None, SUPERVISOR_URL))
-    try:
-        return proxy.supervisor.getProcessInfo(name)["statename"]
-    except xmlrpc.client.Fault:
-        return "MISSING"  # BAD_NAME: no such program (yet)
-    except OSError:
-        return "UNKNOWN"
+    """supervisord's state of a program (module_utils.supervisor: XML-RPC, not `supervisorctl`)."""
+    return Supervisor().state(name)
 
 
 def _ids(module, spec):

@@ -8,12 +8,13 @@ module: program
 short_description: Start or apply a supervisord program, then wait until it answers
 description:
   - C(state=started) starts the program when it is not running (after
-    C(supervisorctl update), which adds a new program file); a running program
-    is left alone.
+    supervisord's update, as C(supervisorctl update), which adds a new program
+    file); a running program is left alone.
   - C(state=applied) is for handlers, after the program's files changed. It
-    runs O(check_command) first, then C(supervisorctl update), which (re)starts
+    runs O(check_command) first, then supervisord's update, which (re)starts
     the program when its own program file changed; otherwise the running
     program is sent O(signal), or restarted when no signal is given.
+  - Talks to supervisord over its XML-RPC socket, not through C(supervisorctl).
   - Then waits, up to O(timeout) seconds, for O(wait_url) to answer one of
     O(wait_status) or O(wait_command) to exit 0, and fails early, with the end
     of the program's log, when supervisord gives up on it (FATAL).
@@ -50,22 +51,15 @@ import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.replicator.replica.plugins.module_utils.supervisor import (  # noqa: E402
+    Supervisor,
+    SupervisorError,
+)
 
-SUPERVISORCTL = "supervisorctl"
-
-
-def ctl(*args):
-    proc = subprocess.run([SUPERVISORCTL, *args], capture_output=True, text=True, check=False)
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
-
-
-def status(name):
-    """RUNNING, STARTING, STOPPED, BACKOFF, FATAL, ... or MISSING (no such program yet)."""
-    _rc, out = ctl("status", name)
-    words = out.split()
-    if "no such process" in out or len(words) < 2:
-        return "MISSING", out
-    return words[1], out
+# Between two readiness polls. Each poll is an HTTP request (or the wait
+# command) and one XML-RPC call: cheap, so 26 containers polling at once leave
+# the cores to the programs that are starting.
+POLL_INTERVAL = 0.25
 
 
 def log_tail(name):
@@ -76,7 +70,7 @@ def log_tail(name):
         return ""
 
 
-def ready(params):
+def ready(params, sup):
     if params["wait_url"]:
         try:
             with urllib.request.urlopen(params["wait_url"], timeout=10) as resp:
@@ -89,39 +83,37 @@ def ready(params):
     if params["wait_command"]:
         return subprocess.run(params["wait_command"], capture_output=True,
                               check=False).returncode == 0
-    return status(params["name"])[0] == "RUNNING"
+    return sup.state(params["name"]) == "RUNNING"
 
 
-def wait(module, name):
+def wait(module, sup, name):
     deadline = time.monotonic() + module.params["timeout"]
     while True:
-        if ready(module.params):
+        if ready(module.params, sup):
             return
-        state, line = status(name)
+        state = sup.state(name)
         if state in ("FATAL", "MISSING") or time.monotonic() > deadline:
             what = module.params["wait_url"] or " ".join(module.params["wait_command"] or [])
-            module.fail_json(msg=f"{name} is not ready ({what or 'RUNNING'}; {line}); "
+            module.fail_json(msg=f"{name} is not ready ({what or 'RUNNING'}; {sup.describe(name)}); "
                                  f"end of its log:\n{log_tail(name)}")
-        time.sleep(0.3)
+        time.sleep(POLL_INTERVAL)
 
 
-def start(module, name):
-    state, _line = status(name)
+def start(module, sup, name):
+    state = sup.state(name)
     if state in ("RUNNING", "STARTING", "BACKOFF"):
         return False
     if module.check_mode:
         return True
     if state == "MISSING":
-        ctl("update")
-        state, _line = status(name)
+        sup.update()  # adds the new program file's group (which starts an autostart program)
+        state = sup.state(name)
     if state not in ("RUNNING", "STARTING"):
-        rc, out = ctl("start", name)
-        if rc != 0 and "already started" not in out:
-            module.fail_json(msg=f"supervisorctl start {name}: {out}\n{log_tail(name)}")
+        sup.start(name)
     return True
 
 
-def apply(module, name):
+def apply(module, sup, name):
     if module.check_mode:
         return True
     if module.params["check_command"]:
@@ -130,18 +122,15 @@ def apply(module, name):
         if proc.returncode != 0:
             module.fail_json(msg=f"{' '.join(module.params['check_command'])} failed: "
                                  f"{(proc.stdout + proc.stderr).strip()}")
-    rc, out = ctl("update")
-    if rc != 0:
-        module.fail_json(msg=f"supervisorctl update: {out}")
-    if f"{name}: added process group" in out or f"{name}: updated process group" in out:
+    added, changed, _removed = sup.update()
+    if name in added or name in changed:
         return True  # update (re)started it with its new program file
-    state, _line = status(name)
-    if state != "RUNNING":
-        ctl("start", name)
+    if sup.state(name) != "RUNNING":
+        sup.start(name)
     elif module.params["signal"]:
-        ctl("signal", module.params["signal"], name)
+        sup.signal(name, module.params["signal"])
     else:
-        ctl("restart", name)
+        sup.restart(name)
     return True
 
 
@@ -161,13 +150,17 @@ def main():
         supports_check_mode=True,
     )
     name = module.params["name"]
-    if module.params["state"] == "applied":
-        changed = apply(module, name)
-    else:
-        changed = start(module, name)
+    sup = Supervisor()
+    try:
+        if module.params["state"] == "applied":
+            changed = apply(module, sup, name)
+        else:
+            changed = start(module, sup, name)
+    except SupervisorError as exc:
+        module.fail_json(msg=f"{exc}\n{log_tail(name)}")
     if not module.check_mode:
-        wait(module, name)
-    module.exit_json(changed=changed, status=status(name)[1])
+        wait(module, sup, name)
+    module.exit_json(changed=changed, status=sup.describe(name))
 
 
 if __name__ == "__main__":
