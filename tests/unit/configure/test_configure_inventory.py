@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import fake_outputs
 from ruamel.yaml import YAML
 
-from replicator.configure.inventory import CONNECTION, build_inventory, role_name
+from replicator.configure.inventory import (
+    CONNECTION,
+    REMOTE_CONNECTION,
+    build_inventory,
+    role_name,
+)
 from replicator.errors import ReplicatorError
 
 ROLES_DIR = __import__("pathlib").Path(__file__).resolve().parents[3] / "roles"
@@ -27,42 +29,23 @@ def test_one_host_per_container_with_the_docker_connection(paris, paris_outputs)
         assert hv["ansible_connection"] == CONNECTION
         assert hv["ansible_python_interpreter"] == "/usr/bin/python3"
         assert hv["replicator_docker_host"] == "unix:///var/run/docker.sock"
-        # The local engine is the docker CLI's default: no -H, no wrapper.
-        assert "ansible_docker_extra_args" not in hv and "mitogen_docker_path" not in hv
 
 
-def test_docker_host_comes_from_each_stack(paris):
+def test_a_stack_on_another_engine_uses_the_docker_api_connection_on_it(paris):
+    """Mitogen's docker method cannot target another engine: those hosts go the classic way."""
     stacks = [("paris2024-itl", fake_outputs(paris, "itl", ["AQC"], "unix:///run/itl.sock")),
-              ("paris2024-toc", fake_outputs(paris, "toc", ["AQC"], "tcp://127.0.0.1:2375"))]
+              ("paris2024-toc", fake_outputs(paris, "toc", ["AQC"], "tcp://127.0.0.1:2375")),
+              ("paris2024-ctoc", fake_outputs(paris, "ctoc", ["AQC"]))]
     inv = build_inventory(paris, stacks)
-    assert inv.hostvars("paris2024-itl-wrs-app-1")["ansible_docker_extra_args"] == \
-        "-H unix:///run/itl.sock"
-    assert inv.hostvars("paris2024-toc-ovr-aqc-app-1")["ansible_docker_extra_args"] == \
-        "-H tcp://127.0.0.1:2375"
-    assert inv.docker_hosts == ["unix:///run/itl.sock", "tcp://127.0.0.1:2375"]
-
-
-def test_another_engine_gets_a_docker_wrapper_for_mitogen(paris, tmp_path, monkeypatch):
-    """Mitogen's docker connection has no engine option: its `docker` program carries -H."""
-    stacks = [("paris2024-itl", fake_outputs(paris, "itl", ["AQC"], "unix:///run/itl.sock")),
-              ("paris2024-toc", fake_outputs(paris, "toc", ["AQC"]))]
-    inv = build_inventory(paris, stacks)
-    inv.write(tmp_path / "inventory" / "paris2024.yml")
-    cli = Path(inv.hostvars("paris2024-itl-wrs-app-1")["mitogen_docker_path"])
-    assert cli.parent == tmp_path / "inventory" / "engines"
-    assert "mitogen_docker_path" not in inv.hostvars("paris2024-toc-ovr-aqc-app-1")
-    # The wrapper runs `docker` from PATH with the engine first: a fake
-    # docker that prints its arguments shows what the real one would get.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
-    (bin_dir / "docker").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    out = subprocess.run([str(cli), "exec", "-i", "c1"], capture_output=True, text=True,
-                         check=True).stdout
-    assert out == "-H|unix:///run/itl.sock|exec|-i|c1|"
-    written = YAML(typ="safe").load((tmp_path / "inventory" / "paris2024.yml").read_text())
-    assert written["all"]["children"]["site_itl"]["vars"]["mitogen_docker_path"] == str(cli)
+    itl, toc = inv.hostvars("paris2024-itl-wrs-app-1"), inv.hostvars("paris2024-toc-ovr-aqc-app-1")
+    assert (itl["ansible_connection"], itl["ansible_docker_docker_host"]) == \
+        (REMOTE_CONNECTION, "unix:///run/itl.sock")
+    assert (toc["ansible_connection"], toc["ansible_docker_docker_host"]) == \
+        (REMOTE_CONNECTION, "tcp://127.0.0.1:2375")
+    ctoc = inv.hostvars("paris2024-ctoc-monitoring-app-1")
+    assert ctoc["ansible_connection"] == CONNECTION and "ansible_docker_docker_host" not in ctoc
+    assert inv.docker_hosts == ["unix:///run/itl.sock", "tcp://127.0.0.1:2375",
+                                "unix:///var/run/docker.sock"]
 
 
 def test_groups_by_site_suite_service_tier_and_venue(paris, paris_outputs):
