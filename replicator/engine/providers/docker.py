@@ -19,6 +19,7 @@ from typing import Any
 
 import docker
 from docker import errors as docker_errors
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from replicator.docker_client import DockerTimeoutError, api_client
 from replicator.engine.diff import Schema
@@ -65,6 +66,15 @@ _CONTAINER_DEFAULTS: dict[str, Any] = {
 
 def labels_of(inputs: dict[str, Any]) -> dict[str, str]:
     return {str(item["label"]): str(item["value"]) for item in inputs.get("labels") or []}
+
+
+OVERLAY_ATTACH_ATTEMPTS = 3
+
+
+def _overlay_attach_timed_out(exc: BaseException) -> bool:
+    """Docker's own timeout attaching a container to an overlay network (worth a retry)."""
+    return (isinstance(exc, docker_errors.APIError)
+            and "attaching to network failed" in str(exc) and "deadline exceeded" in str(exc))
 
 
 class DockerProvider:
@@ -235,6 +245,17 @@ class DockerProvider:
         return f"{info['Id']}{name}", outputs
 
     def _create_container(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        # Attaching a new container to a swarm's attachable overlay network (an
+        # inter-site circuit on several engines) sometimes times out when the
+        # engines are busy ("attaching to network failed ... context deadline
+        # exceeded", issue #10). The half-made container is removed by
+        # _create_container_once, so the whole creation is tried again.
+        retrying = Retrying(retry=retry_if_exception(_overlay_attach_timed_out),
+                            stop=stop_after_attempt(OVERLAY_ATTACH_ATTEMPTS),
+                            wait=wait_exponential(multiplier=2, max=10), reraise=True)
+        return retrying(self._create_container_once, inputs)
+
+    def _create_container_once(self, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         api = self.api
         name = inputs["name"]
         networks = inputs.get("networksAdvanced") or []

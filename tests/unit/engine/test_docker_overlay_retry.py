@@ -1,0 +1,65 @@
+"""A container whose overlay attach timed out is created again; other Docker errors are not
+retried (replicator/engine/providers/docker.py, issue #10). No engine: the provider's
+single attempt is replaced, the retry rule around it is the real one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from docker import errors as docker_errors
+
+from replicator.engine.providers import docker as docker_provider
+from replicator.engine.providers.docker import OVERLAY_ATTACH_ATTEMPTS, DockerProvider
+
+ATTACH_TIMEOUT = ("500 Server Error: Internal Server Error (\"attaching to network failed, make "
+                  "sure your network options are correct and check manager logs: context "
+                  "deadline exceeded\")")
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> DockerProvider:
+    monkeypatch.setattr(docker_provider.time, "sleep", lambda _s: None)  # tenacity's wait
+    return DockerProvider("unix:///nonexistent/docker.sock")
+
+
+def _failing(errors: list[Exception], calls: list[dict[str, Any]]) -> Any:
+    def once(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        calls.append(inputs)
+        if errors:
+            raise errors.pop(0)
+        return "cid", {"name": inputs["name"]}
+    return once
+
+
+def test_an_overlay_attach_timeout_is_retried_until_the_container_is_made(
+        provider: DockerProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    errors: list[Exception] = [docker_errors.APIError(ATTACH_TIMEOUT)] * (OVERLAY_ATTACH_ATTEMPTS - 1)
+    monkeypatch.setattr(provider, "_create_container_once", _failing(list(errors), calls))
+    assert provider._create_container({"name": "c1"}) == ("cid", {"name": "c1"})
+    assert len(calls) == OVERLAY_ATTACH_ATTEMPTS
+
+
+def test_the_last_attach_timeout_is_raised_as_is(provider: DockerProvider,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    errors = [docker_errors.APIError(ATTACH_TIMEOUT)] * (OVERLAY_ATTACH_ATTEMPTS + 1)
+    monkeypatch.setattr(provider, "_create_container_once", _failing(list(errors), calls))
+    with pytest.raises(docker_errors.APIError, match="attaching to network failed"):
+        provider._create_container({"name": "c1"})
+    assert len(calls) == OVERLAY_ATTACH_ATTEMPTS
+
+
+@pytest.mark.parametrize("error", [
+    docker_errors.APIError("409 Conflict: the container name is already in use"),
+    docker_errors.APIError("500 Server Error: attaching to network failed: no such network"),
+    RuntimeError("context deadline exceeded"),
+])
+def test_other_errors_are_not_retried(provider: DockerProvider, monkeypatch: pytest.MonkeyPatch,
+                                      error: Exception) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(provider, "_create_container_once", _failing([error], calls))
+    with pytest.raises(type(error)):
+        provider._create_container({"name": "c1"})
+    assert len(calls) == 1
