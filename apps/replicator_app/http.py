@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import aiohttp
 from aiohttp import web
@@ -58,6 +58,11 @@ class Request:
             return json.loads(self.body)
         except ValueError as exc:
             raise HttpError(400, f"invalid JSON body: {exc}") from None
+
+    @overload
+    def header(self, name: str) -> str | None: ...
+    @overload
+    def header(self, name: str, default: str) -> str: ...
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -132,11 +137,15 @@ def _adapt(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
                           {k.lower(): v for k, v in raw.headers.items()}, body,
                           dict(raw.match_info), raw.remote or "")
         if is_async:
-            response = await handler(request)  # type: ignore[misc]
+            pending = handler(request)
+            assert not isinstance(pending, Response)  # an async def returns a coroutine
+            response = await pending
         else:
             loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(None, handler, request)
-        return _to_aiohttp(response)  # type: ignore[arg-type]
+            answer = await loop.run_in_executor(None, handler, request)
+            assert isinstance(answer, Response)  # a plain function returns its answer
+            response = answer
+        return _to_aiohttp(response)
 
     return run
 

@@ -10,6 +10,7 @@ other roles (the distributor's queue is ``odf_queue.py``).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
@@ -98,11 +99,14 @@ class ConsumerStore:
 
     async def apply(self, messages: list[tuple]) -> Applied:
         """Persist (header, xml, sent_at) tuples; returns once committed."""
+        assert self._loop is not None, "apply() before start()"
         future = self._loop.create_future()
         self._queue.put((messages, future))
         return await future
 
     def _writer(self) -> None:
+        loop = self._loop
+        assert loop is not None  # start() sets it before starting this thread
         conn = self._connect()
         conn.execute("PRAGMA wal_autocheckpoint=0")
         while True:
@@ -121,10 +125,10 @@ class ConsumerStore:
                 except Exception as exc:
                     log.exception("consumer store commit failed")
                     for _, future in batch:
-                        self._loop.call_soon_threadsafe(_fail, future, exc)
+                        loop.call_soon_threadsafe(_fail, future, exc)
                 else:
                     for (_, future), result in zip(batch, results, strict=True):
-                        self._loop.call_soon_threadsafe(_resolve, future, result)
+                        loop.call_soon_threadsafe(_resolve, future, result)
             if stop:
                 conn.close()
                 return
@@ -365,7 +369,7 @@ class JsonStore:
         with self._lock:
             return self._conn.execute(sql, args).fetchone()[0]
 
-    def group_count(self, collection: str, fields: tuple[str, ...]) -> list[dict]:
+    def group_count(self, collection: str, fields: tuple[str, ...]) -> builtins.list[dict]:
         columns = ", ".join(f"json_extract(data, '$.{f}')" for f in fields)
         with self._lock:
             rows = self._conn.execute(

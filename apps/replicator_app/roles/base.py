@@ -54,7 +54,7 @@ class Role:
     async def stop(self) -> None:
         if self._shipper is not None:
             logging.getLogger().removeHandler(self._shipper)
-            await self._shipper.flush()
+            await self._shipper.ship()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -169,9 +169,9 @@ class LogShipper(logging.Handler):
     async def run(self, interval: float = 5.0) -> None:
         while True:
             await asyncio.sleep(interval)
-            await self.flush()
+            await self.ship()
 
-    async def flush(self) -> None:
+    async def ship(self) -> None:
         if not self.buffer:
             return
         records = list(self.buffer)

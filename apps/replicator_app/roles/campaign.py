@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from urllib.parse import quote
@@ -46,6 +47,7 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
             self.config.peer("ovr") if not venue else None)
         if not step(f"ovr of venue {venue.upper()} is a peer", bool(url)):
             return
+        assert url  # step() returns its ok
         messages = params.get("messages") or []
         speed = max(float(params.get("speed", 60.0)), 0.001)
         started = time.monotonic()
@@ -92,7 +94,7 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         deadline = time.monotonic() + float(check.get("timeout", 30))
         for name, base in sorted(self.consumers(wanted).items()):
             url = base + CONSUMER_VIEWS[name].format(code=quote(code, safe=""))
-            seen = await poll(lambda url=url: self._view(url),
+            seen = await poll(functools.partial(self._view, url),
                               lambda seen: (seen[0] == 200 and seen[1] == str(version)
                                             and status.upper() in seen[2]),
                               every=0.3, timeout=max(0.0, deadline - time.monotonic()))
@@ -116,6 +118,7 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         replayer = self.config.peer("odf-replayer")
         if not step("odf-replayer peer configured", bool(replayer)):
             return
+        assert replayer  # step() returns its ok
         rate = float(params.get("rate", 50))
         count = max(1, int(rate * float(params.get("seconds", 10))))
         since = time.time()
@@ -154,7 +157,7 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         deadline = time.monotonic() + float(params.get("drain_timeout", 120))
         figures: dict[str, dict] = {}
         for name, base in sorted(self.consumers(params.get("consumers")).items()):
-            body = await poll(lambda base=base: self._latency(base, since),
+            body = await poll(functools.partial(self._latency, base, since),
                               lambda body: (body.get("count") or 0) >= sent, every=0.5,
                               timeout=max(0.0, deadline - time.monotonic()))
             count = int(body.get("count") or 0)
@@ -170,18 +173,23 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
         url = self.config.peers_of("ovr").get(f"ovr-{venue}")
         if not step(f"ovr of venue {venue.upper()} is a peer", bool(url)):
             return
+        assert url  # step() returns its ok
         response = await self.client.request("POST", url + "/schedule/download", b"{}",
                                              {"Content-Type": "application/json"}, timeout=60)
         body = response.json() if response.body[:1] in (b"{", b"[") else response.body[:300]
         step(f"ovr-{venue} downloaded its schedule", response.status == 200, body)
         status, got = await self.client.get_json(url + "/schedule")
-        units = len(got.get("units", got.get("items", []))) if isinstance(got, dict) else 0
+        units = 0
+        if isinstance(got, dict):
+            items: list = got.get("items", [])
+            units = len(got.get("units", items))
         step(f"ovr-{venue} serves its schedule", status == 200, {"units": units})
 
     async def _volunteer_workforce(self, params, step) -> None:
         url = self.config.peer("volunteer-portal")
         if not step("volunteer-portal peer configured", bool(url)):
             return
+        assert url  # step() returns its ok
         person = {"given_name": "Camille", "family_name": f"TEST{random.randrange(10**6)}",
                   "email": f"campaign{random.randrange(10**9)}@example.org",
                   "languages": ["FRA", "ENG"], "status": "APPLIED"}

@@ -417,7 +417,7 @@ class VenueResultsMonitorRole(PollingRole):
 
 class TestOrchestratorRole(Role):
     title = "ITL test orchestrator"
-    SCENARIOS = ("health", "functional", "results-chain", "replay")
+    SCENARIOS: tuple[str, ...] = ("health", "functional", "results-chain", "replay")
 
     def __init__(self, config, metrics, client):
         super().__init__(config, metrics, client)
@@ -477,6 +477,7 @@ class TestOrchestratorRole(Role):
         url = self.config.peer("accreditation")
         if not step("accreditation peer configured", bool(url)):
             return
+        assert url  # step() returns its ok
         record = {"given_name": "Test", "family_name": f"RUN{random.randrange(10**6)}",
                   "organisation": "FRA", "category": "Aa", "venues": ["AQC"],
                   "status": "VALIDATED"}
@@ -522,6 +523,7 @@ class TestOrchestratorRole(Role):
         url = self.config.peer("odf-replayer")
         if not step("odf-replayer peer configured", bool(url)):
             return
+        assert url  # step() returns its ok
         response = await self.client.post_json(url + "/replay/start", {
             "count": int(params.get("count", 100)), "rate": float(params.get("rate", 20)),
             "target": params.get("target", "ovr")})

@@ -18,7 +18,7 @@ from ..http import ClientError, Request, Response, html_response, json_response
 from .base import PollingRole
 
 
-def _iso(ts: float) -> str:
+def _iso(ts: float) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
 
 

@@ -182,7 +182,9 @@ class SqliteCollections:
             return self.store.insert(collection, data, key) | {"key": key}
         prefix = self.collections[collection][0]
         [ident] = self.store.add_keyed(collection, prefix, [lambda k: {key_field: k, **data}])
-        return self.store.get(collection, ident) | {"key": f"{prefix}{ident:07d}"}
+        row = self.store.get(collection, ident)
+        assert row is not None  # just inserted
+        return row | {"key": f"{prefix}{ident:07d}"}
 
     def get(self, collection, ident: str) -> dict | None:
         if ident.isdigit():
@@ -416,6 +418,7 @@ class OmsRole(Role):
             self.config.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def _schema_until_ready(self) -> None:
+        assert self.config.db is not None  # started only with a db tier
         await until_no_error(lambda: asyncio.to_thread(self.db.ensure_schema), (Unavailable,),
                              first=1.0, cap=15.0, on_retry=_log_db_wait)
         log.info("schema ready in %s (%s)", self.config.db.get("dbname"),
