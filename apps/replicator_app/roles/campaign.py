@@ -148,10 +148,13 @@ class CampaignOrchestratorRole(TestOrchestratorRole):
 
     async def _latency(self, base: str, since: float) -> dict:
         try:
-            return (await self.client.get_json(
-                f"{base}/odf/latency?since={since:.6f}&source=store", timeout=10))[1]
+            status, body = await self.client.get_json(
+                f"{base}/odf/latency?since={since:.6f}&source=store", timeout=10)
         except (ClientError, ValueError) as exc:
             return {"error": str(exc)}
+        # A consumer told to answer errors (the `interface` step's fault) may
+        # send an empty body (None) or one that is not an object: asked again.
+        return body if isinstance(body, dict) else {"error": f"HTTP {status}"}
 
     async def _drain(self, params, step, since: float, sent: int, sent_done: float) -> None:
         deadline = time.monotonic() + float(params.get("drain_timeout", 120))

@@ -58,3 +58,39 @@ def test_load_through_the_replayer_counts_every_message_at_every_consumer(servic
     assert len(figures) == 4
     assert all(f["received"] >= 100 and f["lost"] == 0 and f["p99_ms"] is not None
                for f in figures)
+
+
+def test_a_consumer_answering_errors_is_a_failed_count_not_a_broken_run(services):
+    """A consumer that answers 500 with an empty body (as under the `interface`
+    step's "erroring" fault) is asked again until the drain times out, then
+    judged: its step fails with the messages it lost; the run does not break."""
+    import http.server
+    import threading
+
+    class Erroring(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Erroring)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        chain = start_chain(services)
+        replayer = services.run("odf-replayer", peers={"ovr-aqc": chain["ovr"].url})
+        orchestrator = _orchestrator(services, chain, **{
+            "odf-replayer": replayer.url, "wrs": f"http://127.0.0.1:{server.server_port}"})
+        done = _run(orchestrator, {"scenario": "load", "rate": 50, "seconds": 1,
+                                   "drain_timeout": 3})
+    finally:
+        server.shutdown()
+        server.server_close()
+    steps = {s["step"].split()[0]: s for s in done["steps"] if "received all" in s["step"]}
+    assert done["status"] == "failed", json.dumps(done["steps"], indent=1)
+    assert not any(s["step"] == "error" for s in done["steps"]), done["steps"]
+    assert steps["wrs"]["ok"] is False and steps["wrs"]["detail"]["received"] == 0
+    assert steps["wrs"]["detail"]["lost"] >= 50
+    assert all(steps[n]["ok"] for n in ("cis", "myinfo", "rma")), steps
