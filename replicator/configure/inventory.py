@@ -35,7 +35,7 @@ from ruamel.yaml import YAML
 
 from replicator.engine.properties import reveal
 from replicator.errors import ReplicatorError
-from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST
+from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, is_local_docker_host
 from replicator.secrets_store import ODF_API_KEY_ENV, db_password_env
 from replicator.topology import Topology
 
@@ -43,7 +43,6 @@ from replicator.topology import Topology
 # Ansible routes it to community.docker.docker. Stacks on another engine: REMOTE_CONNECTION.
 CONNECTION = "docker"
 REMOTE_CONNECTION = "community.docker.docker_api"
-DEFAULT_ENGINES = (DEFAULT_DOCKER_HOST, "unix:///run/docker.sock")
 PYTHON = "/usr/bin/python3"
 # Consumers of the ODF distribution (docs/app-contract.md: POST /odf/deliver).
 ODF_DISTRIBUTOR = "odf-distributor"
@@ -152,7 +151,7 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
         site_group = group_name("site", site)
         site_vars: dict[str, Any] = {"replicator_docker_host": docker_host,
                                      "replicator_stack": stack}
-        if docker_host not in DEFAULT_ENGINES:
+        if not is_local_docker_host(docker_host):
             site_vars.update(ansible_connection=REMOTE_CONNECTION,
                              ansible_docker_docker_host=docker_host)
         lan = (outputs.get("networks") or {}).get("lan") or {}

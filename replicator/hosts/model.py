@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from replicator.atomic import write_atomic
 from replicator.errors import InputError
+from replicator.inputs.docker_host import is_local_docker_host
 from replicator.paths import work_dir
 
 # The hosts' private LAN. It lives only inside the hosts' namespaces, so it may repeat
@@ -137,6 +138,6 @@ def engine_label(docker_host: str, names: dict[str, str]) -> str:
     """A short name for an engine: its simulated host, `local`, or the address's host part."""
     if docker_host in names:
         return names[docker_host]
-    if docker_host.rstrip("/") in ("unix:///var/run/docker.sock", "unix:///run/docker.sock"):
+    if is_local_docker_host(docker_host):
         return "local"
     return docker_host.split("://", 1)[-1].split("@")[-1].split(":")[0] or docker_host

@@ -6,4 +6,3 @@ from typing import Literal
 
 # Ansible's execution strategy for `replicator configure` (replicator.configure.strategy).
 Strategy = Literal["mitogen", "free"]
-STRATEGIES: tuple[Strategy, ...] = ("mitogen", "free")

@@ -11,6 +11,13 @@ from urllib.parse import urlsplit
 from replicator.errors import InputError
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+# The local engine under both of its socket paths (/var/run is /run on Debian).
+LOCAL_DOCKER_HOSTS = (DEFAULT_DOCKER_HOST, "unix:///run/docker.sock")
+
+
+def is_local_docker_host(docker_host: str) -> bool:
+    """Whether `docker_host` names this machine's own engine socket."""
+    return docker_host.rstrip("/") in LOCAL_DOCKER_HOSTS
 DOCKER_HOST_FIX = (f"use unix:///<socket path>, tcp://<host>:<port> or ssh://[user@]<host>; "
                    f"the default is {DEFAULT_DOCKER_HOST}")
 

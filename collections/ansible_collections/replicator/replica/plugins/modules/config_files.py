@@ -105,11 +105,6 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.replicator.replica.plugins.module_utils.supervisor import Supervisor  # noqa: E402
 
 
-def program_status(name):
-    """supervisord's state of a program (module_utils.supervisor: XML-RPC, not `supervisorctl`)."""
-    return Supervisor().state(name)
-
-
 def _ids(module, spec):
     try:
         uid = pwd.getpwnam(spec["owner"]).pw_uid
@@ -254,7 +249,7 @@ def main():
                 os.unlink(path)
     name = module.params["program"]
     result = {"changed": bool(changed), "changed_files": changed,
-              "program_status": program_status(name) if name else ""}
+              "program_status": Supervisor().state(name) if name else ""}
     if diffs:
         result["diff"] = diffs
     module.exit_json(**result)
