@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 APPS = Path(__file__).resolve().parent
 CONSUMERS = ("wrs", "rma", "cis", "myinfo")
@@ -66,6 +67,16 @@ def call(port: int, method: str, path: str, body=None, timeout: float = 10.0,
         conn.close()
 
 
+def call_json(port: int, method: str, path: str, body: object = None,
+              timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+    """`call` for the endpoints that answer a JSON object; anything else is an error here."""
+    status, answer = call(port, method, path, body, timeout=timeout)
+    if not isinstance(answer, dict):
+        raise RuntimeError(f"{method} {path} on port {port} answered {status}, not a JSON "
+                           f"object: {str(answer)[:200]}")
+    return status, answer
+
+
 class Chain:
     """The five roles of the chain as local processes (stopped by pid)."""
 
@@ -82,12 +93,13 @@ class Chain:
         self.linger = linger
 
     def config(self, role: str) -> Path:
-        cfg = {"edition": "paris2024", "competition_code": "OG2024", "site": "itl",
+        options: dict[str, Any] = {"ovr_connections": self.connections,
+                                   "sqlite_synchronous": self.synchronous}
+        cfg: dict[str, Any] = {"edition": "paris2024", "competition_code": "OG2024", "site": "itl",
                "service": "ovr-aqc" if role == "ovr" else role, "role": role,
                "version": "bench", "listen": {"host": "127.0.0.1", "port": self.ports[role]},
                "data_dir": str(self.root / role), "api_key_file": str(self.root / "odf_api_key"),
-               "options": {"ovr_connections": self.connections,
-                           "sqlite_synchronous": self.synchronous}}
+               "options": options}
         if role == "ovr":
             cfg.update(venue="AQC", disciplines=["DIV", "SWA", "WPO"],
                        peers={"odf-distributor":
@@ -95,7 +107,7 @@ class Chain:
         if role == "odf-distributor":
             cfg["consumers"] = {c: f"http://127.0.0.1:{self.ports[c]}" for c in CONSUMERS}
             if self.linger is not None:
-                cfg["options"]["deliver_linger"] = self.linger
+                options["deliver_linger"] = self.linger
         path = self.root / f"{role}.json"
         path.write_text(json.dumps(cfg, indent=1))
         return path
@@ -160,7 +172,7 @@ class Chain:
         return out
 
     def distinct(self) -> dict[str, int]:
-        return {c: call(self.ports[c], "GET", "/odf/stats")[1]["distinct_messages"]
+        return {c: int(call_json(self.ports[c], "GET", "/odf/stats")[1]["distinct_messages"])
                 for c in CONSUMERS}
 
 
@@ -175,7 +187,7 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
         cpu0 = chain.cpu_seconds()
         t0 = time.time()
         count = int(seconds * rate)
-        status, gen = call(chain.ports["ovr"], "POST", "/odf/generate",
+        status, gen = call_json(chain.ports["ovr"], "POST", "/odf/generate",
                            {"count": count, "rate": rate}, timeout=seconds * 3 + 120)
         if status != 200:
             raise RuntimeError(f"generate answered {status}: {gen}")
@@ -190,10 +202,10 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
         rss = chain.rss_mb()
         latency = {}
         for c in CONSUMERS:
-            _, body = call(chain.ports[c], "GET", f"/odf/latency?since={t0}", timeout=30)
+            _, body = call_json(chain.ports[c], "GET", f"/odf/latency?since={t0}", timeout=30)
             latency[c] = {k: body.get(k) for k in ("count", "p50_ms", "p90_ms", "p99_ms",
                                                   "max_ms", "mean_ms")}
-        _, dstat = call(chain.ports["odf-distributor"], "GET", "/odf/status", timeout=30)
+        _, dstat = call_json(chain.ports["odf-distributor"], "GET", "/odf/status", timeout=30)
         return {
             "requested": {"count": count, "rate": rate, "seconds": seconds},
             "sent": gen["sent"], "failed": gen["failed"], "seconds": gen["seconds"],

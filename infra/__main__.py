@@ -19,10 +19,11 @@ import pulumi_docker as docker
 # sys.path, but be explicit so the unit tests and both engines agree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from components import naming, policy
+from components import policy
 from components.site import Site, SiteArgs
 from components.wan import InterSiteNetworks, circuits_of
 
+from replicator import naming
 from replicator.topology import (
     list_stacks,
     load_edition,
@@ -47,8 +48,14 @@ topology = load_edition(root, settings.edition)
 settings.check_against(topology)
 
 edition, site = settings.edition, settings.site
-provider = docker.Provider(f"docker-{site}", host=settings.docker_host)
-opts = pulumi.ResourceOptions(providers=[provider])
+# One provider per engine of the site; the first (dockerHost) is the default one, and
+# the only one unless the site spans several engines.
+providers = {
+    engine: docker.Provider(f"docker-{site}" if engine == settings.docker_host
+                            else f"docker-{site}-{naming.engine_key(engine)}", host=engine)
+    for engine in settings.engines
+}
+opts = pulumi.ResourceOptions(providers=[providers[settings.docker_host]])
 
 wan_owner = topology.wan.owner
 circuits = circuits_of(topology, edition)
@@ -66,7 +73,7 @@ if site == wan_owner:
         for c, n in wan.networks.items()
     })
 else:
-    owner_stack = f"{edition}-{wan_owner}"
+    owner_stack = naming.stack_name(edition, wan_owner)
     ref = pulumi.StackReference(f"{pulumi.get_organization()}/{project}/{owner_stack}")
     wan_outputs = ref.get_output("wanNetworks")
 
@@ -81,13 +88,14 @@ else:
 
     circuit_names = {c: _circuit(c) for c in circuits}
 
-site_component = Site(site, SiteArgs(topology=topology, settings=settings, circuits=circuit_names),
-                      opts=opts)
+site_component = Site(site, SiteArgs(topology=topology, settings=settings, circuits=circuit_names,
+                                     providers=providers), opts=opts)
 
 containers = {
     cname: {
         "id": container.id,
         "service": svc_name,
+        "dockerHost": settings.engine_of(cname),
         "networks": container.network_datas.apply(
             lambda data: sorted({d.network_name for d in (data or []) if d.network_name})),
     }
@@ -99,6 +107,7 @@ pulumi.export("edition", edition)
 pulumi.export("site", site)
 pulumi.export("stack", stack)
 pulumi.export("dockerHost", settings.docker_host)
+pulumi.export("dockerHosts", settings.engines)
 pulumi.export("networks", {
     "lan": {"name": site_component.lan.name, "id": site_component.lan.id,
             "subnet": str(settings.subnets.lan)},
@@ -111,13 +120,15 @@ pulumi.export("services", {
         "venue": d.venue.code if d.venue else None,
         "tiers": {t.kind: {"ports": [p.port for p in t.ports],
                            "containers": [c for c in d.container_names(edition)
-                                          if c.startswith(f"{edition}-{site}-{name}-{t.kind}-")]}
+                                          if c.startswith(naming.container_prefix(
+                                              edition, site, name, t.kind))]}
                   for t in d.tiers},
     }
     for name, d in deployed.items()
 })
 pulumi.export("containers", {
-    cname: {"id": c["id"], "service": c["service"], "networks": c["networks"]}
+    cname: {"id": c["id"], "service": c["service"], "dockerHost": c["dockerHost"],
+            "networks": c["networks"]}
     for cname, c in containers.items()
 })
 pulumi.export("endpoints", {

@@ -14,10 +14,10 @@ from typing import Any
 import docker
 from docker import errors as docker_errors
 
+from replicator import naming
 from replicator.docker_client import docker_client
 from replicator.errors import EngineUnavailableError
 from replicator.hosts.model import engine_label, engine_names
-from replicator.hosts.override import place
 from replicator.stacks import CheckedStack
 
 ENGINE_DOWN = "engine down"
@@ -84,8 +84,8 @@ def collect_status(project_root: Path, targets: list[CheckedStack]
         for d in topo.deployed_services(site=cfg.site, venues=cfg.venues):
             for tier in d.tiers:
                 for i in range(1, tier.instances + 1):
-                    name = f"{cfg.edition}-{cfg.site}-{d.name}-{tier.kind}-{i}"
-                    engine = place(name, engines) if len(engines) > 1 else engines[0]
+                    name = naming.container_name(cfg.edition, cfg.site, d.name, tier.kind, i)
+                    engine = cfg.engine_of(name)
                     _, c = live.pop(name, (engine, None))
                     down = isinstance(clients.get(engine), str)
                     nets = sorted((c.attrs.get("NetworkSettings") or {}).get("Networks") or {}) if c else []

@@ -4,7 +4,7 @@ The expectation is derived from the declared production topology
 (``stacks/topology/<edition>.yaml``), each stack's settings (venues, published
 ports, image tag) and the stacks' outputs (the Docker engine each stack runs
 on). It re-derives the names and labels of docs/ARCHITECTURE.md
-(``infra/components/naming.py``) on its own, so that a change on either side
+(``replicator/naming.py``) on its own, so that a change on either side
 shows up as a difference instead of being silently shared.
 
 Each class is small and has a `__repr__` naming the thing it expects, which is
@@ -13,6 +13,7 @@ what pytest shows in a test id and in a failure.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ PROCESS_USERS = {"app": "replicator", "web": "root", "db": "postgres"}
 
 
 # --------------------------------------------------------------------------- naming
-# The contract of infra/components/naming.py, written again on purpose (see module doc).
+# The contract of replicator/naming.py, written again on purpose (see module doc).
 
 def container_name(edition: str, site: str, service: str, tier: str, instance: int) -> str:
     return f"{edition}-{site}-{service}-{tier}-{instance}"
@@ -54,6 +55,12 @@ def circuit_name(edition: str, service_a: str, service_b: str) -> str:
 
 def alias(service: str, tier: str) -> str:
     return f"{service}-{tier}"
+
+
+def placement(container: str, engines: Sequence[str]) -> str:
+    """The engine a container of a site spread over `engines` runs on: the one that ranks
+    highest for its name (rendezvous hashing, docs/hosts.md)."""
+    return max(engines, key=lambda e: hashlib.sha256(f"{e}\0{container}".encode()).digest())
 
 
 def image_name(tier: str, tag: str) -> str:
@@ -81,6 +88,16 @@ class StackInfo:
     def docker_host(self) -> str:
         """Where the stack's containers are: its `dockerHost` output (else its settings)."""
         return str(self.outputs.get("dockerHost") or self.settings.docker_host)
+
+    @property
+    def docker_hosts(self) -> list[str]:
+        """Every engine of the stack: its `dockerHosts` output (else its settings' engines)."""
+        return [str(h) for h in self.outputs.get("dockerHosts") or self.settings.engines]
+
+    def engine_of(self, container: str) -> str:
+        """Where the stack's `container` must run."""
+        engines = self.docker_hosts
+        return placement(container, engines) if len(engines) > 1 else self.docker_host
 
     @property
     def venues(self) -> list[str] | None:
@@ -131,7 +148,7 @@ class Replica:
         return next((s for s in self.stacks.values() if s.site == site), None)
 
     def docker_hosts(self) -> list[str]:
-        return sorted({s.docker_host for s in self.stacks.values()})
+        return sorted({h for s in self.stacks.values() for h in s.docker_hosts})
 
     def __repr__(self) -> str:
         return f"Replica({self.edition!r}, stacks={list(self.selected)})"
@@ -331,14 +348,15 @@ class Expectation:
                         nets = {lan_network(edition, info.site), *circuits}
                         if pub and i == 1:
                             nets.add(edge_network(edition, info.site))
+                        name = container_name(edition, info.site, d.name, tier.kind, i)
                         c = ExpectedContainer(
-                            name=container_name(edition, info.site, d.name, tier.kind, i),
+                            name=name,
                             edition=edition, stack=info.name, site=info.site, suite=d.suite,
                             service=d.name, model_service=d.service.name, tier=tier.kind,
                             instance=i, version=d.service.version,
                             venue=d.venue.code if d.venue else None,
                             image=image_name(tier.kind, settings.image_tag),
-                            docker_host=info.docker_host,
+                            docker_host=info.engine_of(name),
                             ports=tuple(p.port for p in tier.ports),
                             networks=frozenset(nets),
                             published=tuple(sorted(pub.items())) if i == 1 else (),

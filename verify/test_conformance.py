@@ -26,8 +26,7 @@ def _engine_problems(replica, expectation, observation) -> list[str]:
     names = engine_names(replica.root)
     out = []
     for host, error in sorted(observation.engine_errors.items()):
-        stacks = {s.name for s in replica.stacks.values() if s.docker_host == host}
-        on_it = sorted(c.name for c in expectation.all_containers.values() if c.stack in stacks)
+        on_it = sorted(c.name for c in expectation.all_containers.values() if c.docker_host == host)
         out.append(f"host {engine_label(host, names)}: {error}; its containers: "
                    f"{', '.join(on_it) or 'none'}")
     return out

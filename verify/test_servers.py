@@ -55,14 +55,15 @@ def test_fewer_physical_servers(replica, record):
 
 
 def test_recorded_engines_are_live(replica, record):
-    """Each stack's recorded engine is the one its docker host answers as today."""
+    """Each stack's recorded engines are the ones its docker hosts answer as today."""
     live = _live_engine_ids(replica)
     problems = []
     for info in replica.stacks.values():
         recorded = {e.get("engineId") for e in info.engines.values()}
-        now = live.get(info.docker_host, "")
-        if recorded and now not in recorded:
-            problems.append(f"stack {info.name}: {info.docker_host} answers as engine "
-                            f"{now[:40] or '?'}, the state recorded {sorted(recorded)}")
+        for host in info.docker_hosts:
+            now = live.get(host, "")
+            if recorded and now not in recorded:
+                problems.append(f"stack {info.name}: {host} answers as engine "
+                                f"{now[:40] or '?'}, the state recorded {sorted(recorded)}")
     record("servers", "live engines", live=live)
     fail_with("physical servers", problems)

@@ -7,12 +7,13 @@ network only when it publishes a port on 127.0.0.1. A db tier gets a volume.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 
-from components import naming
+from replicator import naming
 
 # The container defaults of the project: an init as PID 1 (no systemd in the
 # images), a short DNS timeout (an unknown name on an internal network hangs
@@ -28,7 +29,7 @@ class TierPlacement:
     kind: str
     instances: int
     ports: list[int]
-    image_id: pulumi.Input[str]
+    image_ids: dict[str, pulumi.Input[str]]  # engine -> the tier image's id there
     image_name: str
     circuits: list[pulumi.Input[str]]  # names of inter-site networks to join
     # container port -> 127.0.0.1 host port; a host port can be bound once, so it
@@ -47,8 +48,11 @@ class ServiceArgs:
     version: str
     venue: str | None
     lan: pulumi.Input[str]
-    edge: pulumi.Input[str] | None
+    edges: dict[str, pulumi.Input[str]]  # engine -> edge network name, where one exists
     tiers: list[TierPlacement]
+    engine_of: Callable[[str], str]  # container name -> the engine it runs on
+    # engine -> provider, when the site spans several engines (else the inherited one)
+    providers: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
 
 
 class Service(pulumi.ComponentResource):
@@ -60,7 +64,8 @@ class Service(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         for tier in args.tiers:
             for instance in range(1, tier.instances + 1):
-                cname = f"{args.edition}-{args.site}-{args.deployed_name}-{tier.kind}-{instance}"
+                cname = naming.container_name(args.edition, args.site, args.deployed_name,
+                                              tier.kind, instance)
                 self.containers[cname] = self._container(cname, args, tier, instance, child)
         self.register_outputs({
             "containers": {n: c.id for n, c in self.containers.items()},
@@ -70,10 +75,15 @@ class Service(pulumi.ComponentResource):
                    child: pulumi.ResourceOptions) -> docker.Container:
         alias = naming.alias(args.deployed_name, tier.kind)
         published = tier.published if instance == 1 else {}
+        engine = args.engine_of(cname)
+        if args.providers:  # the site spans engines: this container's volume goes with it
+            child = pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(provider=args.providers[engine]))
         networks = []
-        if published and args.edge is not None:
+        edge = args.edges.get(engine)
+        if published and edge is not None:
             # First network: the one Docker publishes ports through (LAN is internal).
-            networks.append(docker.ContainerNetworksAdvancedArgs(name=args.edge, aliases=[alias]))
+            networks.append(docker.ContainerNetworksAdvancedArgs(name=edge, aliases=[alias]))
         networks.append(docker.ContainerNetworksAdvancedArgs(name=args.lan, aliases=[alias]))
         networks += [docker.ContainerNetworksAdvancedArgs(name=c, aliases=[alias])
                      for c in tier.circuits]
@@ -108,7 +118,7 @@ class Service(pulumi.ComponentResource):
             cname,
             name=cname,
             hostname=cname,
-            image=tier.image_id,
+            image=tier.image_ids[engine],
             init=True,
             restart="unless-stopped",
             must_run=True,

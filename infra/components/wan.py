@@ -17,7 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from components import naming
+from replicator import naming
 from replicator.topology import Topology
 
 

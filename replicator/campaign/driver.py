@@ -19,6 +19,7 @@ from typing import Any
 
 from replicator.configure.odf import Located, _outputs, exec_http, locate
 from replicator.errors import InputError, ReplicatorError
+from replicator.outputs import container_engine
 from replicator.stacks import edition_stacks
 
 
@@ -96,8 +97,7 @@ class Replica:
                 info = (svc.get("tiers") or {}).get(tier) or {}
                 containers = info.get("containers") or []
                 if index < len(containers):
-                    return Target(containers[index],
-                                  outputs.get("dockerHost") or "unix:///var/run/docker.sock",
+                    return Target(containers[index], container_engine(outputs, containers[index]),
                                   stack.name.rsplit("-", 1)[-1], deployed, tier,
                                   (info.get("ports") or [8080])[0])
         raise InputError(f"edition {self.edition} has no container {spec}",
@@ -111,10 +111,9 @@ class Replica:
                                   strict=True):
             if not stack.name.endswith(f"-{site}"):
                 continue
-            host = outputs.get("dockerHost") or "unix:///var/run/docker.sock"
             for deployed, svc in sorted((outputs.get("services") or {}).items()):
                 for tier, info in (svc.get("tiers") or {}).items():
-                    out += [Target(c, host, site, deployed, tier,
+                    out += [Target(c, container_engine(outputs, c), site, deployed, tier,
                                    (info.get("ports") or [0])[0])
                             for c in info.get("containers") or []]
         return out

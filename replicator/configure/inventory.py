@@ -1,7 +1,9 @@
 """The Ansible inventory of a deployed edition: stack outputs + the topology model.
 
 One host per container (its name, e.g. ``paris2024-itl-wrs-app-1``), reached
-on the engine of its stack (``dockerHost`` output). On the local engine the
+on the engine of its stack (``dockerHost`` output), or, for a site spread over
+several engines, on its own (the container's ``dockerHost`` output, as host
+vars). On the local engine the
 connection is `docker`: Mitogen's `mitogen_docker` under the default strategy,
 `community.docker.docker` under `--strategy free`. A stack on another engine
 uses `community.docker.docker_api` with ``ansible_docker_docker_host``:
@@ -36,6 +38,7 @@ from ruamel.yaml import YAML
 from replicator.engine.properties import reveal
 from replicator.errors import ReplicatorError
 from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, is_local_docker_host
+from replicator.outputs import container_engine
 from replicator.secrets_store import ODF_API_KEY_ENV, db_password_env
 from replicator.topology import Topology
 
@@ -149,11 +152,7 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
         if docker_host not in docker_hosts:
             docker_hosts.append(docker_host)
         site_group = group_name("site", site)
-        site_vars: dict[str, Any] = {"replicator_docker_host": docker_host,
-                                     "replicator_stack": stack}
-        if not is_local_docker_host(docker_host):
-            site_vars.update(ansible_connection=REMOTE_CONNECTION,
-                             ansible_docker_docker_host=docker_host)
+        site_vars: dict[str, Any] = {"replicator_stack": stack, **_engine_vars(docker_host)}
         lan = (outputs.get("networks") or {}).get("lan") or {}
         if lan.get("subnet"):
             site_vars["replicator_lan_subnet"] = lan["subnet"]
@@ -173,6 +172,11 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
                     continue
                 for index, container in enumerate(tiers[tier]["containers"], start=1):
                     hostvars = _hostvars(topology, links, outputs, name, svc, tier, index)
+                    engine = container_engine(outputs, container)
+                    if engine != docker_host:  # a site spread over engines
+                        hostvars.update(_engine_vars(engine))
+                        if engine not in docker_hosts:
+                            docker_hosts.append(engine)
                     add(site_group, container, hostvars)
                     hosts.append(container)
                     add(group_name("suite", svc["suite"]), container)
@@ -196,6 +200,14 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
     }}
     return Inventory(edition=edition, data=data, hosts=sorted(hosts), db_services=db_services,
                      docker_hosts=docker_hosts, stacks=list(outputs_of))
+
+
+def _engine_vars(docker_host: str) -> dict[str, Any]:
+    """How Ansible reaches a container on `docker_host` (the local engine: the default)."""
+    found: dict[str, Any] = {"replicator_docker_host": docker_host}
+    if not is_local_docker_host(docker_host):
+        found.update(ansible_connection=REMOTE_CONNECTION, ansible_docker_docker_host=docker_host)
+    return found
 
 
 def _hostvars(topology: Topology, links: list, outputs: Mapping[str, Any], name: str,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from replicator.errors import InputError, ReplicatorError
+from replicator.outputs import container_engine
 from replicator.paths import work_dir
 from replicator.secrets_store import SecretsStore
 from replicator.stacks import CheckedStack, edition_stacks
@@ -117,7 +118,7 @@ def locate(root: Path, edition: str, *, model_service: str, tier: str,
             if not info or not info.get("containers"):
                 continue
             return Located(container=info["containers"][0],
-                           docker_host=outputs.get("dockerHost") or "unix:///var/run/docker.sock",
+                           docker_host=container_engine(outputs, info["containers"][0]),
                            service=name, port=(info.get("ports") or [8080])[0])
     where = f" at venue {venue.upper()}" if venue else ""
     raise InputError(f"edition {edition} has no deployed {model_service}/{tier}{where}",

@@ -1,4 +1,4 @@
-"""The untracked host override, and where a site's containers go when it spans engines.
+"""The untracked host override of the stacks' engines.
 
 `replicator hosts up` writes `.replicator/hosts/<edition>/override.json`:
 stack -> the `replicator:*` settings that point it at the simulated hosts
@@ -12,7 +12,6 @@ Kept free of Docker and of the topology model: the settings loader imports it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -65,15 +64,3 @@ def override_config(project_root: Path | None, edition: object, stack: str) -> d
     if entry is None:
         return {}
     return {f"replicator:{k}": v for k, v in entry.model_dump(exclude_none=True).items()}
-
-
-def place(container: str, engines: list[str]) -> str:
-    """The engine a container runs on, when its site spans several engines.
-
-    Rendezvous hashing on the container's name: the same name always lands on
-    the same engine, whatever the order the engines are listed in, and adding an
-    engine moves only the containers that now rank it first.
-    """
-    if not engines:
-        raise ValueError("a site needs at least one engine")
-    return max(engines, key=lambda e: hashlib.sha256(f"{e}\0{container}".encode()).digest())

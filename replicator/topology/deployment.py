@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from replicator import naming
 from replicator.topology.errors import TopologyError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class DeployedService:
     def container_names(self, edition: str) -> list[str]:
         """Container names of every instance of every tier, tier by tier."""
         return [
-            f"{edition}-{self.site}-{self.name}-{tier.kind}-{i}"
+            naming.container_name(edition, self.site, self.name, tier.kind, i)
             for tier in self.tiers
             for i in range(1, tier.instances + 1)
         ]

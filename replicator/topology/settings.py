@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from replicator import naming
 from replicator.inputs import check_stack_name, load_yaml
 from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, DOCKER_HOST_FIX, docker_host_problem
 from replicator.topology.errors import Problem, TopologyError, invalid
@@ -109,8 +110,9 @@ class StackSettings(BaseModel):
     edition: Name
     site: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$")]
     docker_host: str = DEFAULT_DOCKER_HOST
-    # A site spanning several engines lists them all (dockerHost is then the first):
-    # its containers are placed on them by name (replicator.hosts.override.place).
+    # A site spanning several engines lists them all (dockerHost among them: the site's
+    # networks are made there): its containers are placed on them by name
+    # (replicator.naming.place).
     docker_hosts: list[str] | None = None
     # Inter-site circuits on overlay networks (an edition on several engines) are
     # encrypted unless this is false (a kernel without ESP carries nothing encrypted).
@@ -144,8 +146,12 @@ class StackSettings(BaseModel):
 
     @property
     def engines(self) -> list[str]:
-        """The site's engines: dockerHosts, or dockerHost alone."""
-        return list(self.docker_hosts) if self.docker_hosts else [self.docker_host]
+        """The site's engines, dockerHost first: dockerHosts, or dockerHost alone."""
+        return [self.docker_host, *(h for h in self.docker_hosts or () if h != self.docker_host)]
+
+    def engine_of(self, container: str) -> str:
+        """The engine `container` of this site runs on (dockerHost unless the site spans)."""
+        return naming.place(container, self.engines)
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -172,7 +178,7 @@ class StackSettings(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
         problems: list[Problem] = []
-        expected = f"{self.edition}-{self.site}"
+        expected = naming.stack_name(self.edition, self.site)
         if self.stack != expected:
             problems.append(
                 Problem(
@@ -429,7 +435,7 @@ def _with_override(config: Mapping[str, object], project_root: Path,
         return config.get(f"{NAMESPACE}:{key}", config.get(key))
 
     edition, site = value("edition"), value("site")
-    name = stack or (f"{edition}-{site}" if isinstance(site, str) else "")
+    name = stack or (naming.stack_name(str(edition), site) if isinstance(site, str) else "")
     extra = override_config(project_root, edition, name)
     if not extra:
         return config

@@ -19,7 +19,14 @@ from typing import Any
 
 import docker
 from docker import errors as docker_errors
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_fixed,
+)
 
 from replicator.docker_client import DockerTimeoutError, api_client
 from replicator.engine.diff import Schema
@@ -489,18 +496,15 @@ class DockerProvider:
         manager drops the network's `lb-<name>` endpoint a moment later (seconds
         under load): until then the removal fails with "active endpoints".
         """
-        deadline = time.monotonic() + OVERLAY_SETTLE_SECONDS
-        while True:
-            try:
-                self.api.remove_network(id_)
-                return
-            except docker_errors.APIError as exc:
-                if exc.status_code == 404 or time.monotonic() > deadline:
-                    raise
-                attached = (self.api.inspect_network(id_).get("Containers") or {})
-                if not all(k.startswith("lb-") for k in attached):  # real containers: say so
-                    raise
-            time.sleep(1.0)
+        def only_lb_left(exc: BaseException) -> bool:
+            if not isinstance(exc, docker_errors.APIError) or exc.status_code == 404:
+                return False
+            attached = self.api.inspect_network(id_).get("Containers") or {}
+            return all(k.startswith("lb-") for k in attached)  # real containers: say so
+
+        Retrying(retry=retry_if_exception(only_lb_left), wait=wait_fixed(1.0),
+                 stop=stop_after_delay(OVERLAY_SETTLE_SECONDS), reraise=True)(
+            self.api.remove_network, id_)
 
     def read(self, type_: str, id_: str, inputs: dict[str, Any],
              outputs: dict[str, Any]) -> ReadResult | None:

@@ -138,3 +138,75 @@ def test_three_hosts_deploy_link_isolate_fail_and_leave_nothing(project: TestPro
         project.cli("hosts", "down", "--edition", e, timeout=300)
     _nothing_left(e)
     assert not (project.workdir / "hosts" / e).exists()
+
+
+def _spread_project(project_factory) -> tuple[TestProject, dict[str, str]]:
+    """A project whose ITL containers land on both of its two hosts (placement hashes the
+    names, and the edition name is random: a bounded number of tries finds one)."""
+    from replicator import naming
+    from replicator.hosts.model import plan_hosts
+    from replicator.topology import load_edition
+
+    for _ in range(10):
+        project = project_factory()
+        e = project.edition
+        plan = plan_hosts(project.root, e, ["ctoc", "itl", "toc"], 2, ["ctoc", "itl", "toc"])
+        engines = [h.docker_host for h in plan.site_hosts("itl")]
+        placed = {c: naming.place(c, engines)
+                  for d in load_edition(project.root, e).deployed_services(site="itl")
+                  for c in d.container_names(e)}
+        if len(set(placed.values())) == 2:
+            return project, placed
+    raise AssertionError("no edition name in 10 spread the ITL over both hosts")
+
+
+def test_a_site_spread_over_two_hosts_runs_each_container_where_placed(project_factory) -> None:
+    project, placed = _spread_project(project_factory)
+    e = project.edition
+    # Six simulated hosts must still be fewer than production's servers: model 3 per service
+    # (the test topology's default of 1 makes 6, which the servers check rightly fails).
+    topology = project.edit_topology()
+    for suite in topology["suites"]:
+        for service in suite["services"]:
+            service["production"]["physical_servers"]["value"] = 3
+    project.write_topology(topology)
+    try:
+        project.cli("hosts", "up", "--edition", e, "--per-site", "2", check=True, timeout=900)
+        record = _record(project)
+        assert len(record["hosts"]) == 6
+        project.cli("up", "--edition", e, "--yes", check=True, timeout=900)
+        code, rows, stderr = _status(project)
+        assert code == 0, stderr
+        itl = {r["container"]: r for r in rows if r["site"] == "itl"}
+        assert {c: r["engine"] for c, r in itl.items()} == placed
+        assert {r["state"] for r in itl.values()} == {"running"}
+
+        # The ITL's LAN is an overlay made on its first host (a manager), and it carries
+        # traffic between the ITL's two hosts: wrs web -> wrs app, wherever each landed.
+        by_socket = {f"unix://{h['socket']}": h for h in record["hosts"]}
+        first = next(h for h in record["hosts"] if h["name"] == "itl1")
+        assert first["manager"]
+        lan = docker.DockerClient(base_url=f"unix://{first['socket']}", timeout=60).networks.get(
+            f"{e}-itl-lan")
+        assert (lan.attrs["Driver"], lan.attrs["Internal"]) == ("overlay", True)
+        source, target = f"{e}-itl-wrs-web-1", f"{e}-itl-wrs-app-1"
+        if placed[source] == placed[target]:  # pick a pair that crosses hosts
+            source = next(c for c in placed if placed[c] != placed[target])
+        clients = {s: docker.DockerClient(base_url=s, timeout=60) for s in set(placed.values())}
+        clients[placed[target]].containers.get(target).exec_run(
+            ["python3", "-m", "http.server", str(PROBE_PORT)], detach=True)
+        for _ in range(20):
+            code, out = _get(clients[placed[source]], source,
+                             f"http://wrs-app:{PROBE_PORT}/")
+            if code == 0:
+                break
+            time.sleep(0.5)
+        assert (code, out) == (0, "200"), f"{source} on {by_socket[placed[source]]['name']}: {out}"
+
+        # Structure verification: each container on its placed engine, links, isolation.
+        verified = project.cli("verify", "--edition", e, "--level", "structure", timeout=900)
+        assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
+    finally:
+        project.cli("down", "--edition", e, "--yes", timeout=900)
+        project.cli("hosts", "down", "--edition", e, timeout=300)
+    _nothing_left(e)

@@ -27,7 +27,7 @@ def fake_outputs(topology: Topology, site: str, venues: list[str] | None = None,
                      for i in range(1, tier.instances + 1)]
             tiers[tier.kind] = {"ports": [p.port for p in tier.ports], "containers": names}
             for name in names:
-                containers[name] = {"id": "0" * 64, "service": d.name,
+                containers[name] = {"id": "0" * 64, "service": d.name, "dockerHost": docker_host,
                                     "networks": [f"{edition}-{site}-lan"]}
         services[d.name] = {"suite": d.suite, "service": d.service.name,
                             "version": d.service.version,

@@ -48,6 +48,26 @@ def test_a_stack_on_another_engine_uses_the_docker_api_connection_on_it(paris):
                                 "unix:///var/run/docker.sock"]
 
 
+def test_a_site_spread_over_engines_reaches_each_container_on_its_own(paris):
+    """A container's `dockerHost` output overrides its stack's engine, as host vars."""
+    itl = fake_outputs(paris, "itl", ["AQC"])
+    moved = sorted(itl["containers"])[::2]
+    for name in moved:
+        itl["containers"][name]["dockerHost"] = "unix:///run/itl2.sock"
+    inv = build_inventory(paris, [("paris2024-itl", itl),
+                                  ("paris2024-ctoc", fake_outputs(paris, "ctoc", ["AQC"]))])
+    for name in itl["containers"]:
+        hv = inv.hostvars(name)
+        if name in moved:
+            assert (hv["ansible_connection"], hv["ansible_docker_docker_host"],
+                    hv["replicator_docker_host"]) == (
+                REMOTE_CONNECTION, "unix:///run/itl2.sock", "unix:///run/itl2.sock"), name
+        else:
+            assert hv["ansible_connection"] == CONNECTION, name
+            assert "ansible_docker_docker_host" not in hv, name
+    assert inv.docker_hosts == ["unix:///var/run/docker.sock", "unix:///run/itl2.sock"]
+
+
 def test_groups_by_site_suite_service_tier_and_venue(paris, paris_outputs):
     inv = build_inventory(paris, paris_outputs)
     assert set(inv.group("svc_accreditation")) == {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from docker import errors as docker_errors
 
 from replicator.engine.providers import docker as docker_provider
@@ -63,3 +64,36 @@ def test_other_errors_are_not_retried(provider: DockerProvider, monkeypatch: pyt
     with pytest.raises(type(error)):
         provider._create_container({"name": "c1"})
     assert len(calls) == 1
+
+
+class _FakeNetworkApi:
+    """remove_network fails `busy` times with "active endpoints"; inspect shows `attached`."""
+
+    def __init__(self, busy: int, attached: dict[str, Any]) -> None:
+        self.busy, self.attached, self.removals = busy, attached, 0
+
+    def remove_network(self, id_: str) -> None:
+        self.removals += 1
+        if self.removals <= self.busy:
+            response = requests.Response()
+            response.status_code, response.reason, response.url = 403, "Forbidden", "/networks"
+            raise docker_errors.APIError("network n has active endpoints", response=response)
+
+    def inspect_network(self, id_: str) -> dict[str, Any]:
+        return {"Containers": self.attached}
+
+
+def test_an_overlay_waits_out_its_load_balancer_endpoint(provider: DockerProvider) -> None:
+    api = _FakeNetworkApi(busy=3, attached={"lb-n": {"Name": "n-endpoint"}})
+    provider._api = api  # type: ignore[assignment]
+    provider._remove_network("nid")
+    assert api.removals == 4
+
+
+def test_a_network_with_a_real_container_attached_is_not_waited_for(
+        provider: DockerProvider) -> None:
+    api = _FakeNetworkApi(busy=3, attached={"c0ffee": {"Name": "someone-else"}})
+    provider._api = api  # type: ignore[assignment]
+    with pytest.raises(docker_errors.APIError, match="403"):
+        provider._remove_network("nid")
+    assert api.removals == 1

@@ -9,7 +9,8 @@ import pytest
 
 from replicator.errors import ExitCode, InputError
 from replicator.hosts.model import HOSTS_SUBNET, plan_hosts
-from replicator.hosts.override import override_path, place
+from replicator.hosts.override import override_path
+from replicator.naming import place
 from replicator.topology import TopologyError, load_stack_settings, stack_settings_from_config
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -154,11 +155,14 @@ def test_verify_names_the_down_host_and_its_containers(home: Path) -> None:
     save_record(ROOT, record)
     toc = record.host("toc").docker_host
     replica = NS(root=ROOT, stacks={"paris2024-toc": NS(name="paris2024-toc", docker_host=toc)})
-    expectation = NS(all_containers={"a": NS(name="paris2024-toc-ovr-aqc-app-1",
-                                             stack="paris2024-toc")})
+    expectation = NS(all_containers={
+        "a": NS(name="paris2024-toc-ovr-aqc-app-1", stack="paris2024-toc", docker_host=toc),
+        "b": NS(name="paris2024-ctoc-monitoring-app-1", stack="paris2024-ctoc",
+                docker_host=record.host("ctoc").docker_host)})
     observation = NS(engine_errors={toc: f"cannot reach the Docker engine at {toc}: refused"})
     [problem] = _engine_problems(replica, expectation, observation)
     assert problem.startswith("host toc: cannot reach") and "ovr-aqc-app-1" in problem
+    assert "monitoring" not in problem  # on another engine
 
 
 def test_status_fits_80_columns_with_every_name_whole(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,6 +100,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+def wan_outputs(edition: str) -> dict[str, Any]:
+    """What the WAN owner exports as `wanNetworks`: one circuit per pair of services that a
+    cross-site link of the model joins (names as docs/ARCHITECTURE.md gives them)."""
+    from replicator.topology import load_edition
+
+    topo = load_edition(PROJECT_ROOT, edition)
+    out: dict[str, Any] = {}
+    for link in topo.links:
+        a, b = topo.service(link.source_service), topo.service(link.target_service)
+        if a.site != b.site:
+            x, y = sorted((a.name, b.name))
+            name = f"{edition}-wan-{x}--{y}"
+            out[name] = {"name": name, "id": f"{name}-id", "services": [x, y]}
+    return out
+
+
 def stack_config(stack: str) -> dict[str, str]:
     """The stack file's config as Pulumi hands it to a program: strings, objects as JSON."""
     data = YAML(typ="safe").load((PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())

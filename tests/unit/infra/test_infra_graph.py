@@ -27,6 +27,7 @@ from infra_mocks import (
     Graph,
     run_program,
     stack_config,
+    wan_outputs,
 )
 
 from replicator.images.recipes import deployed_image_ref
@@ -59,11 +60,6 @@ def all_circuits() -> dict[str, frozenset[str]]:
         if a.site != b.site:
             out[circuit(a.name, b.name)] = frozenset((a.name, b.name))
     return out
-
-
-def wan_outputs() -> dict[str, Any]:
-    return {name: {"name": name, "id": f"{name}-id", "services": sorted(services)}
-            for name, services in all_circuits().items()}
 
 
 @dataclass
@@ -107,7 +103,8 @@ class Stack:
 
 @cache
 def deploy(stack: str) -> Stack:
-    graph = run_program(stack, wan_networks=None if stack == WAN_OWNER_STACK else wan_outputs())
+    graph = run_program(stack, wan_networks=None if stack == WAN_OWNER_STACK
+                        else wan_outputs(EDITION))
     settings = stack_settings_from_config(stack_config(stack), source=f"stacks/Pulumi.{stack}.yaml",
                                           stack=stack)
     return Stack(stack, graph, settings)
@@ -314,7 +311,7 @@ def test_other_sites_create_no_circuit_and_read_them_from_the_owner(name: str) -
 
 
 def test_a_circuit_missing_from_the_owner_outputs_fails_with_the_fix() -> None:
-    outputs = wan_outputs()
+    outputs = wan_outputs(EDITION)
     itl_services = {s.name for s in topology().services if s.site == "itl"}
     missing = next(c for c, ends in sorted(all_circuits().items()) if ends & itl_services)
     del outputs[missing]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from replicator.images.recipes import deployed_image_ref
-from tests.unit.verify.verify_cases import REPO, make_replica
+from tests.unit.verify.verify_cases import make_replica
 from verify import expect
 from verify.expect import Expectation
 
@@ -18,16 +17,15 @@ def expectation(tmp_path: Path) -> Expectation:
     return Expectation.build(make_replica(tmp_path))
 
 
-def _infra_naming():
-    spec = importlib.util.spec_from_file_location(
-        "infra_naming", REPO / "infra" / "components" / "naming.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_names_match_the_program_naming_contract() -> None:
-    naming = _infra_naming()
+    from replicator import naming
+
+    assert expect.container_name("e", "itl", "wrs", "app", 2) == naming.container_name(
+        "e", "itl", "wrs", "app", 2)
+    engines = [f"unix:///run/rh/e-itl{n}.sock" for n in range(1, 4)]
+    for n in range(50):
+        assert expect.placement(f"e-itl-s{n}-app-1", engines) == naming.place(
+            f"e-itl-s{n}-app-1", engines)
     assert expect.lan_network("e", "itl") == naming.lan_network("e", "itl")
     assert expect.edge_network("e", "itl") == naming.edge_network("e", "itl")
     assert expect.circuit_name("e", "ovr", "cis") == naming.circuit_name("e", "ovr", "cis")

@@ -1,8 +1,14 @@
-"""Names and labels of the Docker objects, in one place.
+"""Names and labels of the Docker objects, and where a container runs, in one place.
 
 Every name is derived from the edition, the site and the model, so the same
 model always yields the same objects (what makes a second `up` a no-op and an
-interrupted one resumable), and the verifier can find them again.
+interrupted one resumable), and the verifier can find them again. The Pulumi
+program (`infra/`), the inventory, status and the campaign driver all build
+names here; `verify/expect.py` alone writes them again, on purpose, so that a
+change here shows up as a verification difference.
+
+Kept free of pydantic, Docker and Pulumi: the settings loader and the program
+both import it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,21 @@ import ipaddress
 
 LABEL_PREFIX = "replicator."
 CIRCUIT_PREFIX = 26  # a /26 per inter-site circuit: room for 61 containers
+
+
+def stack_name(edition: str, site: str) -> str:
+    return f"{edition}-{site}"
+
+
+def container_name(edition: str, site: str, deployed_service: str, tier: str,
+                   instance: int) -> str:
+    """`<edition>-<site>-<deployed service>-<tier>-<instance>`, e.g. paris2024-toc-ovr-aqc-app-1."""
+    return f"{edition}-{site}-{deployed_service}-{tier}-{instance}"
+
+
+def container_prefix(edition: str, site: str, deployed_service: str, tier: str) -> str:
+    """What every instance's name of one tier starts with."""
+    return f"{edition}-{site}-{deployed_service}-{tier}-"
 
 
 def lan_network(edition: str, site: str) -> str:
@@ -35,6 +56,25 @@ def alias(deployed_service: str, tier: str) -> str:
 
 def volume_name(container: str) -> str:
     return f"{container}-data"
+
+
+def place(container: str, engines: list[str]) -> str:
+    """The engine a container runs on, when its site spans several engines.
+
+    Rendezvous hashing on the container's name: the same name always lands on
+    the same engine, whatever the order the engines are listed in, and adding an
+    engine moves only the containers that now rank it first.
+    """
+    if not engines:
+        raise ValueError("a site needs at least one engine")
+    if len(engines) == 1:
+        return engines[0]
+    return max(engines, key=lambda e: hashlib.sha256(f"{e}\0{container}".encode()).digest())
+
+
+def engine_key(engine: str) -> str:
+    """A short, stable tag for an engine, for the logical names of per-engine resources."""
+    return hashlib.sha256(engine.encode()).hexdigest()[:8]
 
 
 def labels(**values: object) -> list[dict[str, str]]:
