@@ -2,11 +2,14 @@
 """Benchmark: the edition on 3 simulated hosts (Docker Swarm) against 1 engine (prints figures).
 
     .venv/bin/python bench/hosts_bench.py [--duration 20] [--rate 50] [--skip-odf]
+                                          [--per-site 2]
 
 For each layout, on a copy of the paris2024 project under a throw-away edition
 name (so a running replica is never touched):
 
-1. 3 hosts only: `replicator hosts up` (namespaces, dockerds, image load, swarm);
+1. hosts only: `replicator hosts up` (namespaces, dockerds, image load, swarm);
+   3 hosts (one per site), and with --per-site N > 1 also 3N hosts, each site
+   spread over N engines (its LAN an overlay);
 2. cold `replicator up --edition E --yes`;
 3. unless --skip-odf: `replicator configure`, then ODF load from the venue OVRs
    (toc) for --duration s at --rate msg/s in all, and the OVR->WRS latency
@@ -53,14 +56,19 @@ def cli(root: Path, *args: str, timeout: float = 3600) -> float:
     return time.monotonic() - started
 
 
-def layout(hosts: bool, args: argparse.Namespace, client: docker.DockerClient) -> dict[str, Any]:
+def layout(per_site: int, args: argparse.Namespace, client: docker.DockerClient) -> dict[str, Any]:
+    """One layout: `per_site` simulated hosts per site, or the main engine alone (0)."""
+    hosts = per_site > 0
     edition = "bh" + secrets.token_hex(3)
     root = Path(tempfile.mkdtemp(prefix="hosts-bench-")) / edition
     make_project(root, edition, client)
+    for part in ("roles", "playbooks", "collections", "ansible.cfg", "apps"):  # for configure
+        (root / part).symlink_to(REPO / part)
     figures: dict[str, Any] = {"edition": edition}
     try:
         if hosts:
-            figures["hosts_up_s"] = cli(root, "hosts", "up", "--edition", edition)
+            figures["hosts_up_s"] = cli(root, "hosts", "up", "--edition", edition,
+                                        "--per-site", str(per_site))
         figures["cold_up_s"] = cli(root, "up", "--edition", edition, "--yes")
         if not args.skip_odf:
             figures["configure_s"] = cli(root, "configure", "--edition", edition)
@@ -84,11 +92,15 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of ODF load")
     parser.add_argument("--rate", type=float, default=50.0, help="messages/s offered in all")
     parser.add_argument("--skip-odf", action="store_true", help="cold up only")
+    parser.add_argument("--per-site", type=int, default=1,
+                        help="also measure each site spread over this many hosts (> 1)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: simulated hosts need network namespaces")
     client = docker.from_env(timeout=120)
-    results = {"1 host": layout(False, args, client), "3 hosts": layout(True, args, client)}
+    results = {"1 host": layout(0, args, client), "3 hosts": layout(1, args, client)}
+    if args.per_site > 1:
+        results[f"{3 * args.per_site} hosts"] = layout(args.per_site, args, client)
     for name, f in results.items():
         line = f"{name:>8}: cold up {f['cold_up_s']:6.1f} s"
         if "hosts_up_s" in f:
@@ -100,6 +112,9 @@ def main() -> int:
         print(line)
     one, three = results["1 host"]["cold_up_s"], results["3 hosts"]["cold_up_s"]
     print(f"   ratio: cold up on 3 hosts / on 1 = {three / one:.2f}")
+    if args.per_site > 1:
+        spread = results[f"{3 * args.per_site} hosts"]["cold_up_s"]
+        print(f"   ratio: cold up on {3 * args.per_site} hosts / on 1 = {spread / one:.2f}")
     print("(figures on a shared machine are inflated by the others' load)")
     return 0
 

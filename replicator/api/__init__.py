@@ -8,16 +8,40 @@ The CLI (`replicator.cli`) only parses arguments, calls these and renders the ev
     from replicator import api
     result = api.deploy(api.DeployOptions(verb="up", edition="paris2024"), on_event=print)
     if not result.succeeded: ...
+
+Entry points: deploy, configure, verify, report, replicate (the deploy path,
+`service.py`, `pipeline.py`); status, outputs, hosts_up, hosts_down, hosts_list, campaign,
+campaign_report, campaign_schedule (`operations.py`).
 """
 
 from __future__ import annotations
 
 from replicator.api.events import Event, EventHandler
+from replicator.api.operations import (
+    CampaignReport,
+    ScheduleFigures,
+    StatusResult,
+    campaign,
+    campaign_report,
+    campaign_schedule,
+    hosts_down,
+    hosts_list,
+    hosts_up,
+    outputs,
+    status,
+)
 from replicator.api.options import (
+    CampaignOptions,
+    CampaignReportOptions,
+    CampaignScheduleOptions,
     ConfigureOptions,
     DeployOptions,
+    HostsDownOptions,
+    HostsUpOptions,
+    OutputsOptions,
     ReplicateOptions,
     ReportOptions,
+    StatusOptions,
     VerifyOptions,
 )
 from replicator.api.pipeline import STEPS, ReplicateResult, StepFailedError, replicate
@@ -30,7 +54,10 @@ from replicator.api.service import (
     verify,
 )
 
-__all__ = ["STEPS", "ConfigureOptions", "ConfigureRun", "DeployOptions", "DeployResult", "Event",
-           "EventHandler", "ReplicateOptions", "ReplicateResult", "ReportOptions",
-           "StepFailedError", "VerifyOptions", "configure", "deploy", "replicate", "report",
-           "verify"]
+__all__ = ["STEPS", "CampaignOptions", "CampaignReport", "CampaignReportOptions",
+           "CampaignScheduleOptions", "ScheduleFigures", "campaign_schedule",
+           "ConfigureOptions", "ConfigureRun", "DeployOptions", "DeployResult", "Event",
+           "EventHandler", "HostsDownOptions", "HostsUpOptions", "ReplicateOptions",
+           "ReplicateResult", "ReportOptions", "StatusOptions", "StatusResult", "StepFailedError",
+           "VerifyOptions", "campaign", "campaign_report", "configure", "deploy", "hosts_down",
+           "hosts_list", "hosts_up", "outputs", "OutputsOptions", "replicate", "report", "status", "verify"]

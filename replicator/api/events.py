@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # only for the annotations: the engine loads when a verb runs
+    from replicator.campaign.store import StepRecord
     from replicator.configure import ConfigureResult
     from replicator.configure.run import PlaybookResult
     from replicator.engine.events import Diagnostic, Step
@@ -137,3 +138,31 @@ class PipelineFinished(Event):
     edition: str
     seconds: float
     timings: tuple[tuple[str, float], ...]
+
+
+# --------------------------------------------------------------------------- hosts
+@dataclass(frozen=True)
+class HostsMessage(Event):
+    """What `hosts up` / `hosts down` did (a host started or stopped, images loaded)."""
+
+    text: str
+    warning: bool = False  # e.g. overlay circuits without encryption, and why
+
+
+# --------------------------------------------------------------------------- campaign
+@dataclass(frozen=True)
+class CampaignStarted(Event):
+    run_id: int
+    cells: tuple[str, ...]
+    steps: int
+
+
+@dataclass(frozen=True)
+class CampaignStepStarted(Event):
+    cell: str
+    title: str
+
+
+@dataclass(frozen=True)
+class CampaignStepFinished(Event):
+    record: StepRecord  # recorded before this event: an interrupted run keeps it

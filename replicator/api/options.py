@@ -41,7 +41,8 @@ class Options(BaseModel):
 
 # A field's name on the command line, where it is not `--<field-name>`.
 _FLAGS = {"verb": "VERB", "stack": "STACK", "params_file": "--params", "sets": "--set",
-          "verbosity": "--verbose", "verify_output": "--output"}
+          "verbosity": "--verbose", "verify_output": "--output", "file": "FILE",
+          "cells": "--cell"}
 
 
 class DeployOptions(Options):
@@ -122,3 +123,42 @@ class ReplicateOptions(Options):
     @property
     def steps(self) -> tuple[str, ...]:
         return tuple(s for s in PIPELINE_STEPS if s not in self.skip)
+
+
+class StatusOptions(Options):
+    stack: str | None = None
+    edition: str | None = None
+
+
+class HostsUpOptions(Options):
+    edition: str
+    per_site: int = Field(default=1, ge=1, le=8)  # a site spans its hosts when > 1
+
+
+class HostsDownOptions(Options):
+    edition: str | None = None  # None: every edition's hosts
+
+
+class CampaignOptions(Options):
+    file: Path  # a campaign file, e.g. campaigns/paris2024/smoke.yaml
+    cells: tuple[str, ...] = ()  # only these cells (default: every cell)
+    scale: float = Field(default=1.0, ge=0.01, le=1000)  # x the Games volume of every peak
+    edition: str | None = None  # another deployed edition than the file's
+
+
+class CampaignReportOptions(Options):
+    output: Path | None = None  # default reports/campaigns/
+    campaign: str | None = None  # only this campaign's runs
+    target_hours: float | None = Field(default=None, gt=0)
+
+
+class CampaignScheduleOptions(Options):
+    edition: str = "paris2024"
+    write: bool = False  # regenerate stacks/schedule/<edition>.json first
+
+
+class OutputsOptions(Options):
+    stack: str | None = None
+    cwd: Path | None = None  # any Python Pulumi project (as `pulumi --cwd`)
+    backend_url: str | None = None
+    show_secrets: bool = False  # secret outputs in clear (else masked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,9 +12,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 from rich.progress import TaskID, TimeRemainingColumn
 
+from replicator import api
+from replicator.api.events import (
+    CampaignStarted,
+    CampaignStepFinished,
+    CampaignStepStarted,
+    Event,
+)
+from replicator.api.options import (
+    CampaignOptions,
+    CampaignReportOptions,
+    CampaignScheduleOptions,
+)
 from replicator.cli import app
-from replicator.errors import ExitCode
-from replicator.paths import find_project_root
+from replicator.errors import CancelledError, ExitCode
 
 campaign_app = typer.Typer(help="Test campaigns: run cells of steps through the ITL's test "
                                 "tooling, record them, report progress.", no_args_is_help=True)
@@ -23,7 +34,7 @@ console = Console()
 
 
 class ConsoleProgress:
-    """Cells, steps, elapsed time and ETA as a rich progress bar; a line per step."""
+    """Campaign events as a rich progress bar (cells, steps, elapsed, ETA) and a line per step."""
 
     def __init__(self, console: Console):
         self.console = console
@@ -32,22 +43,23 @@ class ConsoleProgress:
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                                 console=console, transient=True)
         self.task: TaskID | None = None
-        self.cells: list[str] = []
+        self.cells: tuple[str, ...] = ()
 
-    def started(self, run_id, cells, steps) -> None:
-        self.cells = [c.name for c in cells]
-        self.console.print(f"campaign run {run_id}: {len(cells)} cell(s), {steps} step(s)",
-                           highlight=False)
-        self.bar.start()
-        self.task = self.bar.add_task("starting", total=steps)
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, CampaignStarted):
+            self.cells = event.cells
+            self.console.print(f"campaign run {event.run_id}: {len(event.cells)} cell(s), "
+                               f"{event.steps} step(s)", highlight=False)
+            self.bar.start()
+            self.task = self.bar.add_task("starting", total=event.steps)
+        elif isinstance(event, CampaignStepStarted) and self.task is not None:
+            number = self.cells.index(event.cell) + 1
+            self.bar.update(self.task, description=f"cell {number}/{len(self.cells)} "
+                                                   f"{event.cell}: {event.title}")
+        elif isinstance(event, CampaignStepFinished) and self.task is not None:
+            self._step_done(event.record)
 
-    def step_started(self, cell, title) -> None:
-        number = self.cells.index(cell.name) + 1
-        assert self.task is not None  # started() came first
-        self.bar.update(self.task, description=f"cell {number}/{len(self.cells)} {cell.name}: "
-                                               f"{title}")
-
-    def step_done(self, record) -> None:
+    def _step_done(self, record: Any) -> None:
         mark = "[green]pass[/]" if record.passed else "[red]FAIL[/]"
         seconds = record.ended_at - record.started_at
         self.console.print(f"{mark} {record.cell}: {record.step} ({seconds:.1f} s)",
@@ -56,7 +68,7 @@ class ConsoleProgress:
             for line in record.evidence:
                 if not line.startswith("ok:"):
                     self.console.print(f"     {line}", highlight=False, markup=False)
-        assert self.task is not None  # started() came first
+        assert self.task is not None  # CampaignStarted came first
         self.bar.advance(self.task)
 
     def stop(self) -> None:
@@ -76,16 +88,13 @@ def run(
                        ] = None,
 ) -> None:
     """Run a campaign's cells on the replica; every step is recorded (exit 1 if one fails)."""
-    from replicator.campaign import Cancelled, run_file
-
-    root = find_project_root()
+    options = CampaignOptions(file=file, cells=tuple(cell or ()), scale=scale, edition=edition)
     progress = ConsoleProgress(console)
     started = time.monotonic()
     try:
-        summary = run_file(root, file, cells=cell, scale=scale, edition=edition,
-                           progress=progress)
+        summary = api.campaign(options, on_event=progress)
     except KeyboardInterrupt:  # before the run's own handler is in place: nothing recorded
-        raise Cancelled("interrupted before the campaign started; nothing was recorded"
+        raise CancelledError("interrupted before the campaign started; nothing was recorded"
                         ) from None
     finally:
         progress.stop()
@@ -112,11 +121,9 @@ def report(
                                           "Paris 2024).", show_default=False)] = None,
 ) -> None:
     """Write the campaign progress report for stakeholders from the recorded runs."""
-    from replicator.campaign import write_report
-
-    root = find_project_root()
-    data, paths = write_report(root, output or root / "reports" / "campaigns",
-                               campaign=campaign, target_hours=target_hours)
+    done = api.campaign_report(CampaignReportOptions(output=output, campaign=campaign,
+                                                     target_hours=target_hours))
+    data, paths = done.data, done.paths
     console.print(f"{len(data['runs'])} run(s), {len(data['cells'])} cell(s), "
                   f"{data['test_hours']['total']:.3f} test hours, "
                   f"{len(data['open_failures'])} open failure(s)", highlight=False)
@@ -132,19 +139,12 @@ def schedule(
                         "the topology.")] = False,
 ) -> None:
     """Show the competition schedule's figures (events, units, busiest day); --write regenerates it."""
-    from replicator.campaign.schedule import generate, load_schedule, write_schedule
-    from replicator.campaign.sequence import busiest_day
-    from replicator.topology import load_edition
-
-    root = find_project_root()
-    if write:
-        path = write_schedule(root, generate(load_edition(root, edition)))
-        console.print(f"[green]wrote[/] {path}", highlight=False)
-    data = load_schedule(root, edition)
-    busiest = busiest_day(data)
-    console.print(f"{data.medal_events()} medal events ({data.medal_events('olympic')} "
-                  f"Olympic, {data.medal_events('paralympic')} Paralympic), "
-                  f"{len(data.units())} units", highlight=False)
-    console.print(f"busiest day {busiest.day}: {busiest.messages} ODF messages, peak minute "
-                  f"{busiest.peak_minute} with {busiest.peak_minute_messages} "
-                  f"({busiest.peak_rate:.2f}/s)", highlight=False)
+    figures = api.campaign_schedule(CampaignScheduleOptions(edition=edition, write=write))
+    if figures.written:
+        console.print(f"[green]wrote[/] {figures.written}", highlight=False)
+    console.print(f"{figures.medal_events} medal events ({figures.olympic_medal_events} "
+                  f"Olympic, {figures.paralympic_medal_events} Paralympic), "
+                  f"{figures.units} units", highlight=False)
+    console.print(f"busiest day {figures.busiest_day}: {figures.busiest_day_messages} ODF "
+                  f"messages, peak minute {figures.peak_minute} with "
+                  f"{figures.peak_minute_messages} ({figures.peak_rate:.2f}/s)", highlight=False)

@@ -14,14 +14,12 @@ from rich.text import Text
 
 from replicator import api
 from replicator.api import DeployOptions, DeployResult
-from replicator.api.options import Engine, Verb
+from replicator.api.options import Engine, OutputsOptions, StatusOptions, Verb
 from replicator.api.targets import resolve
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt, EditionOpt, StackArg
 from replicator.cli.render import DeployRenderer
-from replicator.errors import ExitCode, InputError, ReplicatorError
-from replicator.paths import find_project_root
-from replicator.stacks import resolve_targets
+from replicator.errors import ExitCode
 
 console = Console()
 err = Console(stderr=True)
@@ -130,18 +128,8 @@ def outputs(stack: StackArg = None, json_: JsonOpt = False,
             show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
             cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Print the stack's outputs (secrets masked unless --show-secrets)."""
-    if cwd is None and stack is None:
-        raise InputError("name the stack", fix="replicator outputs STACK")
-    targets = resolve(stack, None, cwd=cwd, engine="embedded", backend_url=backend_url)
-    stack = targets.names[0]
-    state = targets.runner.load_state(stack)
-    from replicator.engine.properties import mask, reveal
-
-    values = reveal(state.outputs) if show_secrets else mask(state.outputs)
-    if not state.outputs:
-        how = f"replicator up --cwd {cwd} {stack}" if cwd else f"replicator up {stack}"
-        raise ReplicatorError(f"stack {stack} has no outputs: it has not been deployed",
-                              fix=f"run `{how}`")
+    values = api.outputs(OutputsOptions(stack=stack, cwd=cwd, backend_url=backend_url,
+                                        show_secrets=show_secrets))
     if json_:
         print(json.dumps(values, indent=2, sort_keys=True))
         return
@@ -155,11 +143,8 @@ def outputs(stack: StackArg = None, json_: JsonOpt = False,
 @app.command()
 def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False) -> None:
     """Per stack, its containers: live state, the host (engine) they run on, their networks."""
-    from replicator.status import collect_status
-
-    root = find_project_root()
-    targets = resolve_targets(root, stack, edition)
-    rows, down = collect_status(root, targets)
+    result = api.status(StatusOptions(stack=stack, edition=edition))
+    rows, down = result.rows, result.engines_down
     if json_:
         print(json.dumps([r.to_json() for r in rows], indent=2))
     else:
@@ -170,10 +155,8 @@ def status(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = 
                   + ", ".join(r.container for r in rows if r.engine == p.engine)
                   + "\n  fix: bring the host back (`replicator hosts up`), then "
                     "`replicator up` converges")
-    if down:
-        raise typer.Exit(int(ExitCode.ENGINE_UNAVAILABLE))
-    if any(r.state != "running" for r in rows):
-        raise typer.Exit(int(ExitCode.FAILED))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _print_status(rows: list) -> None:

@@ -9,10 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from replicator import api
+from replicator.api.events import Event, HostsMessage
+from replicator.api.options import HostsDownOptions, HostsUpOptions
 from replicator.cli import app
 from replicator.cli.options import EditionOpt
 from replicator.errors import InputError
-from replicator.paths import find_project_root
 
 hosts_app = typer.Typer(
     help="Simulated hosts: one Docker engine per host in its own network namespace, "
@@ -28,15 +30,21 @@ PerSiteOpt = Annotated[int, typer.Option("--per-site", min=1, max=8,
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")]
 
 
+def _render(event: Event) -> None:
+    if isinstance(event, HostsMessage):
+        if event.warning:
+            err.print(f"[yellow]warning:[/] {event.text}", highlight=False)
+        else:
+            err.print(event.text, highlight=False, markup=False)
+
+
 @hosts_app.command("up")
 def up(edition: EditionOpt = None, per_site: PerSiteOpt = 1, json_: JsonOpt = False) -> None:
     """Start the hosts, load the images, form the swarm, point the stacks at the hosts."""
-    from replicator.hosts.lifecycle import hosts_up
-
     if not edition:
         raise InputError("which edition? give --edition", fix="e.g. `replicator hosts up "
                                                              "--edition paris2024`")
-    record = hosts_up(find_project_root(), edition, per_site=per_site, console=err)
+    record = api.hosts_up(HostsUpOptions(edition=edition, per_site=per_site), on_event=_render)
     if json_:
         print(record.model_dump_json(indent=2))
     else:
@@ -48,9 +56,7 @@ def up(edition: EditionOpt = None, per_site: PerSiteOpt = 1, json_: JsonOpt = Fa
 @hosts_app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """The hosts, their engines, roles, state and the stacks that use them."""
-    from replicator.hosts.lifecycle import hosts_list
-
-    rows = hosts_list(find_project_root())
+    rows = api.hosts_list()
     if json_:
         print(json.dumps([r.to_json() for r in rows], indent=2))
         return
@@ -71,9 +77,7 @@ def list_(json_: JsonOpt = False) -> None:
 @hosts_app.command("down")
 def down(edition: EditionOpt = None, json_: JsonOpt = False) -> None:
     """Stop the hosts' engines (by pid), remove their namespaces, bridge and files."""
-    from replicator.hosts.lifecycle import hosts_down
-
-    gone = hosts_down(find_project_root(), edition, console=err)
+    gone = api.hosts_down(HostsDownOptions(edition=edition), on_event=_render)
     if json_:
         print(json.dumps({"removed": gone}, indent=2))
     elif not gone:

@@ -11,11 +11,9 @@ import contextlib
 import fcntl
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.console import Console
 
 from replicator.atomic import write_atomic
 from replicator.dockerd import DEFAULT_DOCKER_HOST
@@ -36,6 +34,15 @@ from replicator.stacks import edition_stacks
 from replicator.topology.loader import list_editions
 
 
+# What the lifecycle tells its caller: (text, is_warning). replicator.api turns it into
+# HostsMessage events; nothing here prints.
+Report = Callable[[str, bool], None]
+
+
+def _quiet(text: str, warning: bool) -> None:
+    """The default report: say nothing."""
+
+
 @contextlib.contextmanager
 def _edition_lock(project_root: Path, edition: str) -> Iterator[None]:
     directory = hosts_dir(project_root, edition)
@@ -46,8 +53,7 @@ def _edition_lock(project_root: Path, edition: str) -> Iterator[None]:
 
 
 def hosts_up(project_root: Path, edition: str, *, per_site: int = 1,
-             console: Console | None = None) -> HostsRecord:
-    console = console or Console(stderr=True)
+             report: Report = _quiet) -> HostsRecord:
     if not 1 <= per_site <= 8:
         raise InputError(f"--per-site {per_site} is out of range", fix="give 1 to 8")
     stacks = edition_stacks(project_root, edition)  # owner first
@@ -63,18 +69,18 @@ def hosts_up(project_root: Path, edition: str, *, per_site: int = 1,
                                    host.address, prefix)
             host.pid = daemon.start(host)
             save_record(project_root, record)
-            console.print(f"host {host.name}: dockerd pid {host.pid} on {host.docker_host} "
-                          f"({host.address})")
+            report(f"host {host.name}: dockerd pid {host.pid} on {host.docker_host} "
+                   f"({host.address})", False)
         loaded = images.copy_images(DEFAULT_DOCKER_HOST, record.hosts, hosts_dir(project_root,
                                                                                   edition))
         if loaded:
-            console.print(f"images loaded into {', '.join(loaded)}")
+            report(f"images loaded into {', '.join(loaded)}", False)
         record.swarm_id = swarm.form(record)
         record.encryption, record.encryption_reason = netns.esp_support()
         save_record(project_root, record)
         if not record.encryption:
-            console.print(f"[yellow]warning:[/] inter-site overlay networks will not be "
-                          f"encrypted: {record.encryption_reason}")
+            report("inter-site overlay networks will not be encrypted: "
+                   f"{record.encryption_reason}", True)
         _write_override(project_root, record, [s.name for s in stacks])
     return record
 
@@ -107,10 +113,9 @@ def _write_override(project_root: Path, record: HostsRecord, stacks: list[str]) 
 # --------------------------------------------------------------------------- down
 
 
-def hosts_down(project_root: Path, edition: str | None,
-               console: Console | None = None) -> list[str]:
+def hosts_down(project_root: Path, edition: str | None, *,
+               report: Report = _quiet) -> list[str]:
     """Undo `hosts up` for one edition (or every edition with hosts). Returns what went."""
-    console = console or Console(stderr=True)
     if edition:
         check_edition_name(edition)
     records = ([r for r in [load_record(project_root, edition)] if r] if edition
@@ -126,11 +131,11 @@ def hosts_down(project_root: Path, edition: str | None,
             override_path(project_root, record.edition).unlink(missing_ok=True)
             _leave_swarm(record)
             for host in record.hosts:
-                gone.extend(_tear_down_host(host, console))
+                gone.extend(_tear_down_host(host, report))
             if netns.delete_namespace(record.lan_namespace):
                 gone.append(f"namespace {record.lan_namespace}")
             shutil.rmtree(hosts_dir(project_root, record.edition), ignore_errors=True)
-        console.print(f"edition {record.edition}: simulated hosts removed")
+        report(f"edition {record.edition}: simulated hosts removed", False)
     return gone
 
 
@@ -142,12 +147,12 @@ def _leave_swarm(record: HostsRecord) -> None:
                 swarm.leave(host)
 
 
-def _tear_down_host(host: SimHost, console: Console) -> list[str]:
+def _tear_down_host(host: SimHost, report: Report) -> list[str]:
     gone = []
     pid = daemon.stop(host)
     if pid is not None:
         gone.append(f"dockerd {pid}")
-        console.print(f"host {host.name}: stopped dockerd (pid {pid})")
+        report(f"host {host.name}: stopped dockerd (pid {pid})", False)
     for left in daemon.leftover_pids(host):  # containerd of a dockerd that was killed
         with contextlib.suppress(ProcessLookupError):
             subprocess.run(["kill", str(left)], check=False)

@@ -6,18 +6,25 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from replicator import api
 from replicator.api import events as ev
+from replicator.api.operations import StatusResult, _Progress
 from replicator.api.options import (
     PIPELINE_STEPS,
+    CampaignOptions,
+    CampaignReportOptions,
     ConfigureOptions,
     DeployOptions,
+    HostsDownOptions,
+    HostsUpOptions,
     ReplicateOptions,
     ReportOptions,
+    StatusOptions,
     VerifyOptions,
 )
 from replicator.api.pipeline import STEPS, Step, StepFailedError
@@ -66,6 +73,19 @@ def test_the_boundary_check_sees_an_import(tmp_path: Path) -> None:
     assert "replicator.cli.deploy" in _imports(module)
 
 
+# Command modules whose every operation goes through replicator.api: they import no
+# package that does the work (a command that reaches past the API fails here).
+THIN_COMMANDS = {"campaign.py": ("replicator.campaign",), "hosts.py": ("replicator.hosts",),
+                 "deploy.py": ("replicator.status", "replicator.engine", "replicator.stacks")}
+
+
+@pytest.mark.parametrize("module", sorted(THIN_COMMANDS))
+def test_thin_commands_reach_the_work_only_through_the_api(module: str) -> None:
+    names = _imports(REPO / "replicator" / "cli" / module)
+    bad = [n for n in names for pkg in THIN_COMMANDS[module] if n == pkg or n.startswith(pkg + ".")]
+    assert not bad, f"replicator/cli/{module} imports {bad}: call replicator.api instead"
+
+
 def test_import_replicator_api_loads_neither_the_cli_nor_typer() -> None:
     code = ("import sys, replicator.api; "
             "bad = [m for m in sys.modules if m == 'typer' or m.startswith('replicator.cli') "
@@ -91,6 +111,12 @@ def test_import_replicator_api_loads_neither_the_cli_nor_typer() -> None:
     lambda: ReportOptions(workers=0),
     lambda: ReplicateOptions(edition="paris2024", skip=frozenset({"deploy"})),
     lambda: ReplicateOptions(),
+    lambda: HostsUpOptions(edition="paris2024", per_site=9),
+    lambda: HostsUpOptions(),
+    lambda: CampaignOptions(file=Path("c.yaml"), scale=0),
+    lambda: CampaignOptions(),
+    lambda: CampaignReportOptions(target_hours=0),
+    lambda: StatusOptions(stacks=["x"]),
 ])
 def test_bad_options_are_input_errors(make: Any) -> None:
     with pytest.raises(InputError) as info:
@@ -108,6 +134,52 @@ def test_options_name_the_field_and_keep_the_command_line_wording() -> None:
     assert info.value.fix and "--cwd DIR STACK" in info.value.fix
     with pytest.raises(InputError, match="no step deploy"):
         ReplicateOptions(edition="paris2024", skip=frozenset({"deploy", "up"}))
+
+
+def test_campaign_options_name_the_command_line_flags() -> None:
+    with pytest.raises(InputError, match=r"--scale: .*CampaignOptions\.scale"):
+        CampaignOptions(file=Path("c.yaml"), scale=5000)
+    with pytest.raises(InputError, match=r"--per-site: .*HostsUpOptions\.per_site"):
+        HostsUpOptions(edition="paris2024", per_site=0)
+    assert HostsDownOptions().edition is None  # every edition's hosts
+
+
+def test_the_campaign_runner_progress_becomes_events() -> None:
+    from replicator.campaign.store import StepRecord
+
+    seen: list[ev.Event] = []
+    progress = _Progress(seen.append)
+    cells = [SimpleNamespace(name="swimming-aqc"), SimpleNamespace(name="athletics-sta")]
+    progress.started(7, cells, 5)  # type: ignore[arg-type]
+    progress.step_started(cells[1], "peak x2")  # type: ignore[arg-type]
+    record = StepRecord(cell="athletics-sta", suite="ods", sport="ATH", venue="STA",
+                        step="peak x2", kind="peak", started_at=1.0, ended_at=2.0, passed=True,
+                        evidence=[], figures={}, run_id=7)
+    progress.step_done(record)
+    assert seen == [ev.CampaignStarted(7, ("swimming-aqc", "athletics-sta"), 5),
+                    ev.CampaignStepStarted("athletics-sta", "peak x2"),
+                    ev.CampaignStepFinished(record)]
+
+
+@pytest.mark.parametrize(("states", "down", "code"), [
+    (["running", "running"], False, 0),
+    (["running", "missing"], False, ExitCode.FAILED),
+    (["running", "engine down"], True, ExitCode.ENGINE_UNAVAILABLE),
+    ([], False, 0),
+])
+def test_status_result_exit_code(states: list[str], down: bool, code: int) -> None:
+    rows = [SimpleNamespace(state=s) for s in states]
+    problems = [SimpleNamespace(engine="unix:///run/rh/x.sock")] if down else []
+    assert StatusResult(rows, problems).exit_code == code  # type: ignore[arg-type]
+
+
+def test_hosts_down_of_an_unknown_edition_names_the_flag(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPLICATOR_HOME", str(tmp_path))
+    seen: list[ev.Event] = []
+    with pytest.raises(InputError, match="no edition 'nosuch'") as info:
+        api.hosts_down(HostsDownOptions(root=REPO, edition="nosuch"), on_event=seen.append)
+    assert info.value.location.path == "--edition" and seen == []
 
 
 def test_options_are_frozen_with_defaults() -> None:
