@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replicator.configure.odf import Located, _outputs, exec_http, locate
+from replicator.configure.odf import Located, deployed_outputs, exec_http, locate
 from replicator.errors import InputError, ReplicatorError
-from replicator.outputs import container_engine
 from replicator.stacks import edition_stacks
 
 
@@ -88,34 +87,28 @@ class Replica:
         service, _, tier = name.partition("/")
         tier = tier or "app"
         index = int(instance or 1) - 1
-        for stack, outputs in zip(edition_stacks(self.root, self.edition),
-                                  _outputs(self.root, edition_stacks(self.root, self.edition)),
-                                  strict=True):
-            for deployed, svc in sorted((outputs.get("services") or {}).items()):
-                if service not in (deployed, svc.get("service")):
+        for outputs in deployed_outputs(self.root, edition_stacks(self.root, self.edition)):
+            for deployed, svc in sorted(outputs.services.items()):
+                if service not in (deployed, svc.service) or tier not in svc.tiers:
                     continue
-                info = (svc.get("tiers") or {}).get(tier) or {}
-                containers = info.get("containers") or []
-                if index < len(containers):
-                    return Target(containers[index], container_engine(outputs, containers[index]),
-                                  stack.name.rsplit("-", 1)[-1], deployed, tier,
-                                  (info.get("ports") or [8080])[0])
+                info = svc.tiers[tier]
+                if index < len(info.containers):
+                    container = info.containers[index]
+                    return Target(container, outputs.engine_of(container), outputs.site,
+                                  deployed, tier, (info.ports or [8080])[0])
         raise InputError(f"edition {self.edition} has no container {spec}",
                          fix="use service[/tier][#instance] of a deployed service, e.g. "
                              "odf-distributor#2")
 
     def site_containers(self, site: str) -> list[Target]:
         out = []
-        for stack, outputs in zip(edition_stacks(self.root, self.edition),
-                                  _outputs(self.root, edition_stacks(self.root, self.edition)),
-                                  strict=True):
-            if not stack.name.endswith(f"-{site}"):
+        for outputs in deployed_outputs(self.root, edition_stacks(self.root, self.edition)):
+            if outputs.site != site:
                 continue
-            for deployed, svc in sorted((outputs.get("services") or {}).items()):
-                for tier, info in (svc.get("tiers") or {}).items():
-                    out += [Target(c, container_engine(outputs, c), site, deployed, tier,
-                                   (info.get("ports") or [0])[0])
-                            for c in info.get("containers") or []]
+            for deployed, svc in sorted(outputs.services.items()):
+                for tier, info in svc.tiers.items():
+                    out += [Target(c, outputs.engine_of(c), site, deployed, tier,
+                                   (info.ports or [0])[0]) for c in info.containers]
         return out
 
     def healthy(self, target: Target) -> bool:

@@ -37,10 +37,12 @@ from ruamel.yaml import YAML
 
 from replicator.engine.properties import reveal
 from replicator.errors import ReplicatorError
-from replicator.inputs.docker_host import DEFAULT_DOCKER_HOST, is_local_docker_host
-from replicator.outputs import container_engine
+from replicator.inputs.docker_host import is_local_docker_host
+from replicator import naming
+from replicator.outputs import ServiceOutputs, StackOutputs
 from replicator.secrets_store import ODF_API_KEY_ENV, db_password_env
 from replicator.topology import Topology
+from replicator.topology.deployment import ResolvedLink
 
 # `docker`: the name Mitogen's strategy takes over (mitogen_docker); without it,
 # Ansible routes it to community.docker.docker. Stacks on another engine: REMOTE_CONNECTION.
@@ -123,71 +125,14 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
     edition = topology.edition.code
     if not stacks:
         raise ReplicatorError(f"edition {edition}: no stack to configure")
-    outputs_of: dict[str, dict[str, Any]] = {}
-    for stack, raw in stacks:
-        outputs = reveal(dict(raw or {}))
-        if not outputs.get("containers") or not outputs.get("services"):
-            raise ReplicatorError(
-                f"stack {stack} has no containers in its outputs: it has not been deployed",
-                fix=f"run `replicator up {stack}` first")
-        outputs_of[stack] = outputs
-
-    venues = sorted({svc["venue"] for o in outputs_of.values()
-                     for svc in o["services"].values() if svc.get("venue")})
-    links = topology.resolved_links(venues or None)
-    model_services = {s.name: s for s in topology.services}
-
-    children: dict[str, dict[str, Any]] = {}
-
-    def add(group: str, host: str, hostvars: dict[str, Any] | None = None) -> None:
-        hosts = children.setdefault(group, {}).setdefault("hosts", {})
-        hosts[host] = hostvars
-
-    hosts: list[str] = []
-    db_services: list[str] = []
-    docker_hosts: list[str] = []
+    outputs_of = {stack: StackOutputs.read(stack, reveal(dict(raw or {}))) for stack, raw in stacks}
+    venues = sorted({svc.venue for o in outputs_of.values() for svc in o.services.values()
+                     if svc.venue})
+    groups = _Groups(topology, topology.resolved_links(venues or None))
     for stack, outputs in outputs_of.items():
-        site = outputs["site"]
-        docker_host = outputs.get("dockerHost") or DEFAULT_DOCKER_HOST
-        if docker_host not in docker_hosts:
-            docker_hosts.append(docker_host)
-        site_group = group_name("site", site)
-        site_vars: dict[str, Any] = {"replicator_stack": stack, **_engine_vars(docker_host)}
-        lan = (outputs.get("networks") or {}).get("lan") or {}
-        if lan.get("subnet"):
-            site_vars["replicator_lan_subnet"] = lan["subnet"]
-        children.setdefault(site_group, {})["vars"] = site_vars
-        for name in sorted(outputs["services"]):
-            svc = outputs["services"][name]
-            model = model_services.get(svc["service"])
-            if model is None:
-                raise ReplicatorError(
-                    f"stack {stack} deployed service {svc['service']!r}, which edition {edition} "
-                    "no longer declares", fix=f"run `replicator up {stack}` to bring it in line")
-            tiers = svc["tiers"]
-            if "db" in tiers and name not in db_services:
-                db_services.append(name)
-            for tier in TIERS:
-                if tier not in tiers:
-                    continue
-                for index, container in enumerate(tiers[tier]["containers"], start=1):
-                    hostvars = _hostvars(topology, links, outputs, name, svc, tier, index)
-                    engine = container_engine(outputs, container)
-                    if engine != docker_host:  # a site spread over engines
-                        hostvars.update(_engine_vars(engine))
-                        if engine not in docker_hosts:
-                            docker_hosts.append(engine)
-                    add(site_group, container, hostvars)
-                    hosts.append(container)
-                    add(group_name("suite", svc["suite"]), container)
-                    add(group_name("svc", svc["service"]), container)
-                    add(group_name("svc", svc["service"], tier), container)
-                    add(tier, container)
-                    if svc.get("venue"):
-                        add(group_name("venue", svc["venue"]), container)
-
+        groups.add_stack(stack, outputs)
     for tier in TIERS:
-        children.setdefault(tier, {"hosts": {}})
+        groups.children.setdefault(tier, {"hosts": {}})
     data = {"all": {
         "vars": {
             "ansible_connection": CONNECTION,
@@ -196,10 +141,68 @@ def build_inventory(topology: Topology, stacks: Sequence[tuple[str, Mapping[str,
             "replicator_competition_code": topology.edition.competition_code,
             "replicator_odf_api_key_env": ODF_API_KEY_ENV,
         },
-        "children": {name: children[name] for name in sorted(children)},
+        "children": {name: groups.children[name] for name in sorted(groups.children)},
     }}
-    return Inventory(edition=edition, data=data, hosts=sorted(hosts), db_services=db_services,
-                     docker_hosts=docker_hosts, stacks=list(outputs_of))
+    return Inventory(edition=edition, data=data, hosts=sorted(groups.hosts),
+                     db_services=groups.db_services, docker_hosts=groups.docker_hosts,
+                     stacks=list(outputs_of))
+
+
+@dataclass
+class _Groups:
+    """The inventory's groups and hosts, filled stack by stack."""
+
+    topology: Topology
+    links: list[ResolvedLink]
+    children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)
+    db_services: list[str] = field(default_factory=list)
+    docker_hosts: list[str] = field(default_factory=list)
+
+    def add(self, group: str, host: str, hostvars: dict[str, Any] | None = None) -> None:
+        self.children.setdefault(group, {}).setdefault("hosts", {})[host] = hostvars
+
+    def engine(self, docker_host: str) -> str:
+        if docker_host not in self.docker_hosts:
+            self.docker_hosts.append(docker_host)
+        return docker_host
+
+    def add_stack(self, stack: str, outputs: StackOutputs) -> None:
+        site_group = group_name("site", outputs.site)
+        site_vars: dict[str, Any] = {"replicator_stack": stack,
+                                     **_engine_vars(self.engine(outputs.docker_host))}
+        lan = outputs.networks.get("lan")
+        if lan and lan.subnet:
+            site_vars["replicator_lan_subnet"] = lan.subnet
+        self.children.setdefault(site_group, {})["vars"] = site_vars
+        declared = {s.name for s in self.topology.services}
+        for name, svc in sorted(outputs.services.items()):
+            if svc.service not in declared:
+                raise ReplicatorError(
+                    f"stack {stack} deployed service {svc.service!r}, which edition "
+                    f"{outputs.edition} no longer declares",
+                    fix=f"run `replicator up {stack}` to bring it in line")
+            if "db" in svc.tiers and name not in self.db_services:
+                self.db_services.append(name)
+            for tier in (t for t in TIERS if t in svc.tiers):
+                for index, container in enumerate(svc.tiers[tier].containers, start=1):
+                    hostvars = _hostvars(self.topology, self.links, outputs, name, svc, tier,
+                                         index)
+                    engine = outputs.engine_of(container)
+                    if engine != outputs.docker_host:  # a site spread over engines
+                        hostvars.update(_engine_vars(self.engine(engine)))
+                    self._add_host(site_group, container, hostvars, svc, tier)
+
+    def _add_host(self, site_group: str, container: str, hostvars: dict[str, Any],
+                  svc: ServiceOutputs, tier: str) -> None:
+        self.add(site_group, container, hostvars)
+        self.hosts.append(container)
+        self.add(group_name("suite", svc.suite), container)
+        self.add(group_name("svc", svc.service), container)
+        self.add(group_name("svc", svc.service, tier), container)
+        self.add(tier, container)
+        if svc.venue:
+            self.add(group_name("venue", svc.venue), container)
 
 
 def _engine_vars(docker_host: str) -> dict[str, Any]:
@@ -210,61 +213,67 @@ def _engine_vars(docker_host: str) -> dict[str, Any]:
     return found
 
 
-def _hostvars(topology: Topology, links: list, outputs: Mapping[str, Any], name: str,
-              svc: Mapping[str, Any], tier: str, instance: int) -> dict[str, Any]:
-    tiers = svc["tiers"]
-    ports = tiers[tier].get("ports") or []
+def _hostvars(topology: Topology, links: list[ResolvedLink], outputs: StackOutputs, name: str,
+              svc: ServiceOutputs, tier: str, instance: int) -> dict[str, Any]:
+    tiers = svc.tiers
+    ports = tiers[tier].ports
     hv: dict[str, Any] = {
-        "replicator_site": outputs["site"],
-        "replicator_suite": svc["suite"],
+        "replicator_site": outputs.site,
+        "replicator_suite": svc.suite,
         "replicator_service": name,
-        "replicator_model_service": svc["service"],
-        "replicator_role": role_name(svc["service"]),
-        "replicator_version": svc["version"],
+        "replicator_model_service": svc.service,
+        "replicator_role": role_name(svc.service),
+        "replicator_version": svc.version,
         "replicator_tier": tier,
         "replicator_instance": instance,
-        "replicator_venue": svc.get("venue"),
+        "replicator_venue": svc.venue,
         "replicator_port": ports[0] if ports else None,
     }
-    if svc.get("venue"):
-        venue = next((v for v in topology.venues if v.code == svc["venue"]), None)
+    if svc.venue:
+        venue = next((v for v in topology.venues if v.code == svc.venue), None)
         hv["replicator_venue_disciplines"] = list(venue.disciplines) if venue else []
     if "db" in tiers and tier in ("app", "db"):
         dbname, user = db_identity(name)
         hv["replicator_db"] = {
-            "host": f"{name}-db", "port": (tiers["db"].get("ports") or [5432])[0],
+            "host": naming.alias(name, "db"), "port": (tiers["db"].ports or [5432])[0],
             "dbname": dbname, "user": user, "password_file": f"{SECRETS_DIR}/db_password",
         }
         hv["replicator_db_password_env"] = db_password_env(name)
     if tier == "web" and "app" in tiers:
         port = next((lk.port for lk in links if lk.source.name == name and lk.source_tier == "web"
                      and lk.target.name == name and lk.target_tier == "app"),
-                    (tiers["app"].get("ports") or [8080])[0])
-        hv["replicator_upstream"] = f"http://{name}-app:{port}"
+                    (tiers["app"].ports or [8080])[0])
+        hv["replicator_upstream"] = f"http://{naming.alias(name, 'app')}:{port}"
     if tier == "app":
-        peers: dict[str, str] = {}
-        monitor_targets: list[dict[str, Any]] = []
-        for link in links:
-            if link.source.name != name or link.source_tier != "app":
-                continue
-            if link.target.name == name or link.protocol not in ("http", "https"):
-                continue  # own tiers (the db has its own entry) and non-HTTP links
-            url = f"{link.protocol}://{link.target.name}-{link.target_tier}:{link.port}"
-            key = link.target.name
-            if key in peers and peers[key] != url:
-                key = f"{link.target.name}-{link.target_tier}"
-            peers.setdefault(key, url)
-            if link.purpose.strip().lower() == HEALTH_CHECK:
-                monitor_targets.append({"service": link.target.name, "site": link.target.site,
-                                        "url": f"{url}/health"})
-        hv["replicator_peers"] = peers
-        if svc["service"] == ODF_DISTRIBUTOR:
-            hv["replicator_consumers"] = {
-                key: url for key, url in peers.items()
-                if _model_of(topology, key) in ODF_CONSUMERS}
-        if monitor_targets:
-            hv["replicator_monitor_targets"] = monitor_targets
+        hv.update(_app_peers(topology, links, name, svc))
     return hv
+
+
+def _app_peers(topology: Topology, links: list[ResolvedLink], name: str,
+               svc: ServiceOutputs) -> dict[str, Any]:
+    """An app tier's peers (its declared HTTP links), consumers and monitoring targets."""
+    peers: dict[str, str] = {}
+    monitor_targets: list[dict[str, Any]] = []
+    for link in links:
+        if link.source.name != name or link.source_tier != "app":
+            continue
+        if link.target.name == name or link.protocol not in ("http", "https"):
+            continue  # own tiers (the db has its own entry) and non-HTTP links
+        url = f"{link.protocol}://{naming.alias(link.target.name, link.target_tier)}:{link.port}"
+        key = link.target.name
+        if key in peers and peers[key] != url:
+            key = naming.alias(link.target.name, link.target_tier)
+        peers.setdefault(key, url)
+        if link.purpose.strip().lower() == HEALTH_CHECK:
+            monitor_targets.append({"service": link.target.name, "site": link.target.site,
+                                    "url": f"{url}/health"})
+    found: dict[str, Any] = {"replicator_peers": peers}
+    if svc.service == ODF_DISTRIBUTOR:
+        found["replicator_consumers"] = {key: url for key, url in peers.items()
+                                         if _model_of(topology, key) in ODF_CONSUMERS}
+    if monitor_targets:
+        found["replicator_monitor_targets"] = monitor_targets
+    return found
 
 
 def _model_of(topology: Topology, deployed: str) -> str:

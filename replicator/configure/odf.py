@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from replicator.errors import InputError, ReplicatorError
-from replicator.outputs import container_engine
+from replicator.outputs import StackOutputs
 from replicator.paths import work_dir
 from replicator.secrets_store import SecretsStore
 from replicator.stacks import CheckedStack, edition_stacks
@@ -97,29 +97,31 @@ class Located:
     port: int
 
 
-def _outputs(root: Path, targets: list[CheckedStack]) -> list[dict[str, Any]]:
+def deployed_outputs(root: Path, targets: list[CheckedStack]) -> list[StackOutputs]:
+    """The outputs of each deployed stack of `targets`, in their order (undeployed: skipped)."""
     from replicator.engine import StackRunner
     from replicator.engine.properties import reveal
 
     runner = StackRunner(root, work_dir(root))
-    return [reveal(runner.load_state(t.name).outputs or {}) for t in targets]
+    raw = {t.name: reveal(runner.load_state(t.name).outputs or {}) for t in targets}
+    return [StackOutputs.read(name, outputs) for name, outputs in raw.items() if outputs]
 
 
 def locate(root: Path, edition: str, *, model_service: str, tier: str,
            venue: str | None = None) -> Located:
     """The first container of a service's tier (of the venue's copy for OVR)."""
-    for outputs in _outputs(root, edition_stacks(root, edition)):
-        for name, svc in sorted((outputs.get("services") or {}).items()):
-            if svc.get("service") != model_service:
+    for outputs in deployed_outputs(root, edition_stacks(root, edition)):
+        for name, svc in sorted(outputs.services.items()):
+            if svc.service != model_service:
                 continue
-            if venue is not None and (svc.get("venue") or "").upper() != venue.upper():
+            if venue is not None and (svc.venue or "").upper() != venue.upper():
                 continue
-            info = (svc.get("tiers") or {}).get(tier)
-            if not info or not info.get("containers"):
+            info = svc.tiers.get(tier)
+            if not info or not info.containers:
                 continue
-            return Located(container=info["containers"][0],
-                           docker_host=container_engine(outputs, info["containers"][0]),
-                           service=name, port=(info.get("ports") or [8080])[0])
+            return Located(container=info.containers[0],
+                           docker_host=outputs.engine_of(info.containers[0]),
+                           service=name, port=(info.ports or [8080])[0])
     where = f" at venue {venue.upper()}" if venue else ""
     raise InputError(f"edition {edition} has no deployed {model_service}/{tier}{where}",
                      fix="check the venue code (`replicator outputs <edition>-toc`) and that the "

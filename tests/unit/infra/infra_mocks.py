@@ -60,6 +60,7 @@ class Graph:
     stack: str
     config: dict[str, str]
     registrations: list[Registration] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)  # pulumi.export, resolved
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -160,5 +161,14 @@ def _run(stack: str, graph: Graph, mocks: RecordingMocks) -> None:
         finally:
             loop.close()
             asyncio.set_event_loop(None)
+            pulumi.export = real_export
+
+    def export(name: str, value: Any) -> None:
+        """Record what the program exports, once its outputs resolve (the SDK awaits them)."""
+        pulumi.Output.from_input(value).apply(lambda v: graph.exports.__setitem__(name, v))
+        real_export(name, value)
+
+    real_export = pulumi.export
+    pulumi.export = export
 
     contextvars.Context().run(run)

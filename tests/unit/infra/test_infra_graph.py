@@ -317,3 +317,21 @@ def test_a_circuit_missing_from_the_owner_outputs_fails_with_the_fix() -> None:
     del outputs[missing]
     with pytest.raises(Exception, match=re.escape(f"run `replicator up {WAN_OWNER_STACK}` first")):
         run_program(f"{EDITION}-itl", wan_networks=outputs)
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def test_the_exports_read_as_the_typed_stack_outputs(stack: Stack) -> None:
+    """The program's exports and their readers share replicator.outputs.StackOutputs."""
+    from replicator.outputs import StackOutputs
+
+    outputs = StackOutputs.read(stack.name, stack.graph.exports)
+    assert (outputs.edition, outputs.site, outputs.stack) == (EDITION, stack.site, stack.name)
+    assert set(outputs.containers) == set(stack.expected_containers())
+    assert {c for s in outputs.services.values() for t in s.tiers.values()
+            for c in t.containers} == set(outputs.containers)
+    assert outputs.engines == [stack.settings.docker_host]
+    assert {outputs.engine_of(c) for c in outputs.containers} == {stack.settings.docker_host}
+    assert outputs.networks["lan"].subnet == str(stack.settings.subnets.lan)
+    assert (stack.name == WAN_OWNER_STACK) == bool(outputs.wan_networks)

@@ -126,3 +126,13 @@ def test_a_spread_site_has_its_images_on_every_engine_and_edges_where_ports_publ
     for c in graph.of_type(CONTAINER):
         on_edge = f"{EDITION}-itl-edge" in [n["name"] for n in c.inputs["networksAdvanced"]]
         assert on_edge == (c.name in publishers), c.name
+
+
+def test_a_spread_site_exports_each_container_engine(tmp_path: Path) -> None:
+    from replicator.outputs import StackOutputs
+
+    graph = _spread_itl(tmp_path)
+    outputs = StackOutputs.read(f"{EDITION}-itl", graph.exports)
+    assert outputs.engines == ITL_ENGINES
+    assert {c: outputs.engine_of(c) for c in outputs.containers} == {
+        c.name: _engine_of(graph, c) for c in graph.of_type(CONTAINER)}
