@@ -180,19 +180,14 @@ class Replica:
     """Containers of a deployed edition, from the stack outputs."""
 
     def __init__(self, edition: str, root: Path = ROOT) -> None:
-        from replicator.engine import StackRunner
-        from replicator.engine.properties import reveal
-        from replicator.paths import work_dir
+        from replicator.configure.odf import deployed_outputs
         from replicator.stacks import edition_stacks
 
-        runner = StackRunner(root, work_dir(root))
         self.services: dict[str, dict] = {}
-        for target in edition_stacks(root, edition):
-            outputs = reveal(runner.load_state(target.name).outputs or {})
-            self.services.update(outputs.get("services") or {})
-            ENGINE_OF.update({c: outputs.get("dockerHost") or "" for svc in
-                              (outputs.get("services") or {}).values()
-                              for tier in svc["tiers"].values() for c in tier["containers"]})
+        for outputs in deployed_outputs(root, edition_stacks(root, edition)):
+            self.services.update({n: s.model_dump(by_alias=True)
+                                  for n, s in outputs.services.items()})
+            ENGINE_OF.update({c: outputs.engine_of(c) for c in outputs.containers})
 
     def container(self, service: str, tier: str = "app") -> str:
         return self.services[service]["tiers"][tier]["containers"][0]

@@ -11,7 +11,9 @@ The CLI (`replicator.cli`) only parses arguments, calls these and renders the ev
 
 Entry points: deploy, configure, verify, report, replicate (the deploy path,
 `service.py`, `pipeline.py`); status, outputs, hosts_up, hosts_down, hosts_list, campaign,
-campaign_report, campaign_schedule (`operations.py`).
+campaign_report, campaign_schedule (`operations.py`); graph, config_get, config_set,
+config_rm, stack_export, stack_import, odf_key, odf_send, odf_get, engine_status,
+engine_start, engine_stop, image_build, image_list, image_prune (`project.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,24 @@ from replicator.api.operations import (
     hosts_up,
     outputs,
     status,
+)
+from replicator.api.project import (
+    StackTransfer,
+    config_get,
+    config_rm,
+    config_set,
+    engine_start,
+    engine_status,
+    engine_stop,
+    graph,
+    image_build,
+    image_list,
+    image_prune,
+    odf_get,
+    odf_key,
+    odf_send,
+    stack_export,
+    stack_import,
 )
 from replicator.api.options import (
     CampaignOptions,
@@ -54,7 +74,10 @@ from replicator.api.service import (
     verify,
 )
 
-__all__ = ["STEPS", "CampaignOptions", "CampaignReport", "CampaignReportOptions",
+__all__ = ["StackTransfer", "config_get", "config_rm", "config_set", "engine_start",
+           "engine_status", "engine_stop", "image_build", "image_list", "image_prune", "graph",
+           "odf_get",
+           "odf_key", "odf_send", "stack_export", "stack_import", "STEPS", "CampaignOptions", "CampaignReport", "CampaignReportOptions",
            "CampaignScheduleOptions", "ScheduleFigures", "campaign_schedule",
            "ConfigureOptions", "ConfigureRun", "DeployOptions", "DeployResult", "Event",
            "EventHandler", "HostsDownOptions", "HostsUpOptions", "ReplicateOptions",

@@ -162,3 +162,63 @@ class OutputsOptions(Options):
     cwd: Path | None = None  # any Python Pulumi project (as `pulumi --cwd`)
     backend_url: str | None = None
     show_secrets: bool = False  # secret outputs in clear (else masked)
+
+
+class GraphOptions(Options):
+    edition: str = "paris2024"
+    format: Literal["mermaid", "dot"] = "mermaid"
+    venues: tuple[str, ...] | None = None  # per-venue services of these venues (default: all)
+
+    @model_validator(mode="after")
+    def _some_venues(self) -> GraphOptions:
+        if self.venues is not None and not self.venues:
+            raise InputError("no venue code given", path="--venues",
+                             fix="give venue codes like AQC,STA or omit --venues")
+        return self
+
+
+class StackOptions(Options):
+    """One stack's state: this project's stack, or a `--cwd` project's."""
+
+    stack: str | None = None
+    cwd: Path | None = None
+    backend_url: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> StackOptions:
+        if self.cwd is None and self.stack is None:
+            raise InputError("name the stack", path="STACK",
+                             fix="e.g. replicator stack export paris2024-itl")
+        return self
+
+
+class ConfigOptions(Options):
+    """A config key of this project's stack files (--stack or --edition), or of a
+    `--cwd` project's stack file."""
+
+    key: str
+    stack: str | None = None
+    edition: str | None = None
+    cwd: Path | None = None
+    backend_url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ConfigOptions:
+        if self.cwd is not None and self.edition:
+            raise InputError("names stacks of this project; it cannot go with --cwd",
+                             path="--edition", fix="name the stack with --stack")
+        return self
+
+
+class OdfOptions(Options):
+    edition: str | None = None  # default: the only edition with stacks
+
+
+class EngineOptions(Options):
+    docker_host: str | None = None  # default: DOCKER_HOST, then the local socket
+
+
+class ImageBuildOptions(EngineOptions):
+    names: tuple[str, ...] = ()  # default: every image
+    force: bool = False  # rebuild even when the recipe's image exists
+    verbose: bool = False  # every build log line

@@ -1,7 +1,8 @@
 """`replicator config get|set|rm`: the stack files' keys, like `pulumi config`.
 
-A thin layer over `replicator.stack_config`, which keeps comments and layout
-and validates every edit before it writes anything.
+A thin layer over `replicator.api.config_get|set|rm` (`replicator.stack_config`
+keeps comments and layout and validates every edit before it writes anything;
+`--cwd` projects go through the engine's stack files and secrets provider).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from replicator import api
+from replicator.api.options import ConfigOptions
 from replicator.cli import app
 from replicator.cli.options import BackendUrlOpt, CwdOpt
-from replicator.errors import InputError
 
 config_app = typer.Typer(
     help="Read and edit stack settings (stacks/Pulumi.<stack>.yaml) like `pulumi config`; "
@@ -31,19 +33,6 @@ EditionOpt = Annotated[str | None, typer.Option("--edition", "-e", help="Every s
                                                 "edition.", show_default=False)]
 
 
-def _check_options(cwd: object, edition: str | None, **cwd_only: bool) -> None:
-    """Options that belong to one kind of project only: refused, never ignored."""
-    if cwd is not None and edition:
-        raise InputError("names stacks of this project; it cannot go with --cwd",
-                         path="--edition", fix="name the stack with --stack")
-    for option, given in cwd_only.items() if cwd is None else ():
-        if given:
-            option = "--" + option.replace("_", "-")
-            raise InputError("goes with --cwd only: this project's stack files hold no "
-                             "secrets (they are generated per environment)", path=option,
-                             fix=f"drop {option}")
-
-
 def _say(text: str) -> None:
     Console(stderr=True).print(text, highlight=False)
 
@@ -54,20 +43,14 @@ def get(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None,
         show_secrets: Annotated[bool, typer.Option("--show-secrets")] = False,
         cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Print a key's value (per stack with --edition; `null` when unset)."""
-    _check_options(cwd, edition, show_secrets=show_secrets)
-    if cwd is not None:
-        from replicator.cli import config_cwd
-
-        return config_cwd.get(key, stack, show_secrets, cwd, backend_url)
-    from replicator.paths import find_project_root
-    from replicator.stack_config import get_value
-
-    values = get_value(find_project_root(), key, stack=stack, edition=edition)
+    options = ConfigOptions(key=key, stack=stack, edition=edition, cwd=cwd,
+                            backend_url=backend_url)
+    values = api.config_get(options, show_secrets=show_secrets)
     if as_json:
         typer.echo(json.dumps(values if edition else next(iter(values.values())), indent=2))
         return
     distinct = {json.dumps(v, sort_keys=True) for v in values.values()}
-    if stack or len(distinct) == 1:
+    if not edition or len(distinct) == 1:
         typer.echo(_text(next(iter(values.values()))))
         return
     for name, value in values.items():
@@ -92,31 +75,19 @@ def set_(key: KeyArg,
                                               "(stored as `secure:`).")] = False,
          cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Set a key (validated first: a bad key or value changes no file, exit 2)."""
-    _check_options(cwd, edition, secret=secret)
-    if cwd is not None:
-        from replicator.cli import config_cwd
-
-        return config_cwd.set_(key, value, stack, secret, False, cwd, backend_url)
-    from replicator.paths import find_project_root
-    from replicator.stack_config import set_value
-
-    for path in set_value(find_project_root(), key, value, stack=stack, edition=edition):
-        _say(f"set {key} in {path}")
+    options = ConfigOptions(key=key, stack=stack, edition=edition, cwd=cwd,
+                            backend_url=backend_url)
+    for path in api.config_set(options, value, secret=secret):
+        _say(f"set {key} in {path}" + (" (encrypted)" if secret else ""))
 
 
 @config_app.command("rm")
 def rm(key: KeyArg, stack: StackOpt = None, edition: EditionOpt = None, cwd: CwdOpt = None,
        backend_url: BackendUrlOpt = None) -> None:
     """Remove a key (its default then applies; validated first)."""
-    _check_options(cwd, edition)
-    if cwd is not None:
-        from replicator.cli import config_cwd
-
-        return config_cwd.rm(key, stack, cwd, backend_url)
-    from replicator.paths import find_project_root
-    from replicator.stack_config import remove_value
-
-    paths = remove_value(find_project_root(), key, stack=stack, edition=edition)
+    options = ConfigOptions(key=key, stack=stack, edition=edition, cwd=cwd,
+                            backend_url=backend_url)
+    paths = api.config_rm(options)
     for path in paths:
         _say(f"removed {key} from {path}")
     if not paths:

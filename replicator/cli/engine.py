@@ -10,16 +10,9 @@ from rich.console import Console
 
 from replicator.cli import app
 from replicator.cli.options import DockerHost
-from replicator.dockerd import (
-    LOGFILE,
-    PIDFILE,
-    EngineInfo,
-    ensure_engine,
-    is_default_local,
-    resolve_host,
-    stop_engine,
-)
-from replicator.errors import InputError
+from replicator import api
+from replicator.api.options import EngineOptions
+from replicator.dockerd import LOGFILE, PIDFILE, EngineInfo, is_default_local
 
 engine_app = typer.Typer(
     help="The Docker engine replicator deploys to (started locally when needed).",
@@ -46,7 +39,7 @@ def status(
     docker_host: DockerHost = None,
 ) -> None:
     """Is the engine reachable? (exit code 3 if not)"""
-    info = ensure_engine(docker_host, start=False)
+    info = api.engine_status(EngineOptions(docker_host=docker_host))
     if as_json:
         Console().print_json(json.dumps(info.to_dict()))
     else:
@@ -56,7 +49,7 @@ def status(
 @engine_app.command("start")
 def start(docker_host: DockerHost = None) -> None:
     """Start dockerd on the local default socket unless an engine already answers."""
-    info = ensure_engine(docker_host, start=True, console=Console(stderr=True))
+    info = api.engine_start(EngineOptions(docker_host=docker_host), progress=Console(stderr=True))
     prefix = "started: " if info.started else "already running: "
     Console().print(prefix + _describe(info), highlight=False, soft_wrap=True)
 
@@ -64,13 +57,7 @@ def start(docker_host: DockerHost = None) -> None:
 @engine_app.command("stop")
 def stop(docker_host: DockerHost = None) -> None:
     """Stop the dockerd replicator started (never an engine started otherwise)."""
-    host = resolve_host(docker_host)
-    if not is_default_local(host):
-        raise InputError(
-            f"replicator only stops the local dockerd it started, not {host}",
-            fix="unset DOCKER_HOST / drop --docker-host",
-        )
-    pid = stop_engine(console=Console(stderr=True))
+    pid = api.engine_stop(EngineOptions(docker_host=docker_host), progress=Console(stderr=True))
     if pid is not None:
         Console().print(f"stopped dockerd (pid {pid})")
     else:

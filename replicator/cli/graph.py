@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from replicator import api
+from replicator.api.options import GraphOptions
 from replicator.cli import app
 from replicator.errors import InputError
 
@@ -48,15 +50,9 @@ def graph(
     ] = None,
 ) -> None:
     """Draw the sites, deployed services and links of an edition's topology."""
-    from replicator.paths import find_project_root
-    from replicator.topology import load_edition
-    from replicator.topology.graph import render
-
-    topology = load_edition(find_project_root(), edition)
     codes = [c.strip() for c in venues.split(",") if c.strip()] if venues is not None else None
-    if codes is not None and not codes:
-        raise InputError("--venues is empty", fix="give venue codes like AQC,STA or omit --venues")
-    text = render(topology, fmt.value, codes)
+    text = api.graph(GraphOptions(edition=edition, format=fmt.value,
+                                  venues=tuple(codes) if codes is not None else None))
     if output is None:
         # Plain stdout: rich would wrap and interpret the diagram text.
         typer.echo(text, nl=False)

@@ -12,18 +12,14 @@ from rich.table import Table
 
 from replicator.cli import app
 from replicator.cli.options import DockerHost
-from replicator.dockerd import connect, ensure_engine
+from replicator import api
+from replicator.api.options import EngineOptions, ImageBuildOptions
 
 image_app = typer.Typer(
     help="Build and list the project's container images (offline, from Debian packages).",
     no_args_is_help=True,
 )
 app.add_typer(image_app, name="image")
-
-
-def _client(docker_host: str | None, console: Console):
-    info = ensure_engine(docker_host, console=console)
-    return connect(info.docker_host)
 
 
 @image_app.command("build")
@@ -42,15 +38,10 @@ def build(
     docker_host: DockerHost = None,
 ) -> None:
     """Build the images whose recipe changed (or that are missing); skip the rest."""
-    from replicator.images import build_images
-    from replicator.images.build import check_image_names
-    from replicator.images.recipes import load_recipes
-
-    check_image_names(names, load_recipes())  # before the engine is started or reached
-    err = Console(stderr=True)
-    client = _client(docker_host, err)
+    options = ImageBuildOptions(names=tuple(names or ()), force=force, verbose=verbose,
+                                docker_host=docker_host)
     started = time.monotonic()
-    built = build_images(client, names or None, force=force, progress=err, verbose=verbose)
+    built = api.image_build(options, progress=Console(stderr=True))
     counts: dict[str, int] = {}
     for b in built:
         counts[b.action] = counts.get(b.action, 0) + 1
@@ -66,10 +57,7 @@ def list_images(
     docker_host: DockerHost = None,
 ) -> None:
     """Show each image the current recipes want: its tag, size and whether it is built."""
-    from replicator.images import image_status
-
-    client = _client(docker_host, Console(stderr=True))
-    rows = image_status(client)
+    rows = api.image_list(EngineOptions(docker_host=docker_host), progress=Console(stderr=True))
     out = Console()
     if as_json:
         out.print_json(json.dumps([r.to_dict() for r in rows]))
@@ -95,8 +83,6 @@ def list_images(
 @image_app.command("prune")
 def prune(docker_host: DockerHost = None) -> None:
     """Remove replicator images built from older recipes (unused ones only)."""
-    from replicator.images import prune_images
-
-    err = Console(stderr=True)
-    removed = prune_images(_client(docker_host, err), progress=err)
+    removed = api.image_prune(EngineOptions(docker_host=docker_host),
+                              progress=Console(stderr=True))
     Console().print(f"removed {len(removed)} outdated image tag(s)")

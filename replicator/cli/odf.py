@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from replicator import api
+from replicator.api.options import OdfOptions
 from replicator.cli import app
 from replicator.errors import ExitCode, InputError
-from replicator.paths import find_project_root
 
 odf_app = typer.Typer(help="ODF (Olympic Data Feed) access: the API key, send through a venue "
                            "OVR, read what a consumer serves.", no_args_is_help=True)
@@ -25,10 +26,7 @@ EditionOpt = Annotated[str | None, typer.Option(
 @odf_app.command("key")
 def key(edition: EditionOpt = None) -> None:
     """Print the edition's ODF API key (the X-API-KEY of producers and consumers)."""
-    from replicator.configure.odf import api_key, default_edition
-
-    root = find_project_root()
-    print(api_key(root, default_edition(root, edition)))
+    print(api.odf_key(OdfOptions(edition=edition)))
 
 
 @odf_app.command("send")
@@ -38,16 +36,13 @@ def send(
     edition: EditionOpt = None,
 ) -> None:
     """Post an ODF message through a venue's OVR (which forwards it to the distributor)."""
-    from replicator.configure.odf import default_edition, send_via_ovr
-
-    root = find_project_root()
     if str(file) == "-":
         message = sys.stdin.buffer.read()
     elif not file.is_file():
         raise InputError(f"no file {file}", fix="give the path of an ODF XML message")
     else:
         message = file.read_bytes()
-    target, answer = send_via_ovr(root, default_edition(root, edition), venue, message)
+    target, answer = api.odf_send(OdfOptions(edition=edition), venue, message)
     _show(target, answer)
 
 
@@ -58,14 +53,7 @@ def get(
     edition: EditionOpt = None,
 ) -> None:
     """Print what a consumer serves for a document (wrs: HTML through nginx; rma: JSON...)."""
-    from replicator.configure.odf import CONSUMER_PATHS, default_edition, get_from_consumer
-
-    if consumer not in CONSUMER_PATHS:  # named as the option, before the project is read
-        raise InputError(f"no ODF consumer {consumer!r}", path="--consumer",
-                         fix=f"use one of: {', '.join(CONSUMER_PATHS)}")
-    root = find_project_root()
-    target, answer = get_from_consumer(root, default_edition(root, edition), consumer,
-                                       document_code)
+    target, answer = api.odf_get(OdfOptions(edition=edition), consumer, document_code)
     _show(target, answer)
 
 

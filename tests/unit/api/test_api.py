@@ -13,6 +13,7 @@ import pytest
 
 from replicator import api
 from replicator.api import events as ev
+from replicator.api import options as api_options
 from replicator.api.operations import StatusResult, _Progress
 from replicator.api.options import (
     PIPELINE_STEPS,
@@ -75,8 +76,18 @@ def test_the_boundary_check_sees_an_import(tmp_path: Path) -> None:
 
 # Command modules whose every operation goes through replicator.api: they import no
 # package that does the work (a command that reaches past the API fails here).
-THIN_COMMANDS = {"campaign.py": ("replicator.campaign",), "hosts.py": ("replicator.hosts",),
-                 "deploy.py": ("replicator.status", "replicator.engine", "replicator.stacks")}
+THIN_COMMANDS = {
+    "campaign.py": ("replicator.campaign",),
+    "hosts.py": ("replicator.hosts",),
+    "deploy.py": ("replicator.status", "replicator.engine", "replicator.stacks"),
+    "config.py": ("replicator.stack_config", "replicator.engine"),
+    "graph.py": ("replicator.topology",),
+    "odf.py": ("replicator.configure",),
+    "stack.py": ("replicator.engine",),
+    "image.py": ("replicator.images", "replicator.dockerd"),
+    "engine.py": ("replicator.dockerd.ensure_engine", "replicator.dockerd.stop_engine"),
+    "verify.py": ("replicator.verification",),
+}
 
 
 @pytest.mark.parametrize("module", sorted(THIN_COMMANDS))
@@ -373,3 +384,30 @@ def test_the_cli_renders_deploy_events_and_prints_nothing_with_json() -> None:
     run_targets(Targets(FakeRunner(), ["e-itl"]), "up",
                 DeployRenderer(Console(file=quiet), quiet=True))
     assert quiet.getvalue() == ""
+
+
+# --------------------------------------------------------------------------- project entry points
+def test_graph_and_config_read_the_project_through_the_api() -> None:
+    from replicator.api.options import ConfigOptions, GraphOptions
+
+    text = api.graph(GraphOptions(root=REPO, format="dot", venues=("AQC",)))
+    assert text.startswith('digraph "paris2024"') and "ovr-aqc" in text and "ovr-sta" not in text
+    values = api.config_get(ConfigOptions(root=REPO, key="replicator:site", edition="paris2024"))
+    assert values == {f"paris2024-{s}": s for s in ("ctoc", "itl", "toc")}
+
+
+@pytest.mark.parametrize(("make", "where"), [
+    (lambda: api.config_set(api_options.ConfigOptions(root=REPO, key="venues",
+                                                      stack="paris2024-toc"), "all",
+                            secret=True), "--secret"),
+    (lambda: api_options.ConfigOptions(key="venues", edition="paris2024", cwd=Path("/tmp")),
+     "--edition"),
+    (lambda: api_options.StackOptions(), "STACK"),
+    (lambda: api_options.GraphOptions(venues=()), "--venues"),
+    (lambda: api.engine_stop(api_options.EngineOptions(docker_host="tcp://10.0.0.1:2376")),
+     "--docker-host"),
+])
+def test_project_entry_points_refuse_bad_input_naming_the_flag(make: Any, where: str) -> None:
+    with pytest.raises(InputError) as info:
+        make()
+    assert info.value.location.path == where
