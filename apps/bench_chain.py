@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # measured before the move to aiohttp/SQLite: RSS MB, % of one core.
 OLD_FIGURES = {"odf-distributor": (90.0, 48.0)}
 TARGET_P99_MS = 350.0
-KNEE_RATES = (500, 1000, 1500, 2000, 2500, 3000, 4000)
+# The venues whose OVRs send (Paris 2024 codes and their disciplines). The Games-wide
+# load comes from many venues at once; one venue alone has few units (AQC: 36), and the
+# versions of one document are sent one after the other, so its concurrency, not the
+# chain, would cap the rate. --venues 1 measures that single-venue case.
+VENUES = (("AQC", ["DIV", "SWA", "WPO"]), ("LDA", ["SWM"]), ("STA", ["ATH"]),
+          ("BCY", ["GAR", "TRI"]), ("BER", ["BKB", "HBL"]), ("CDM", ["FEN", "TKW"]))
+KNEE_RATES = (500, 750, 900, 1000, 1250, 1500, 2000, 3000)
 
 
 def free_port() -> int:
@@ -81,12 +88,14 @@ class Chain:
     """The five roles of the chain as local processes (stopped by pid)."""
 
     def __init__(self, root: Path, python: str = sys.executable, connections: int = 64,
-                 synchronous: str = "FULL", linger: float | None = None):
+                 synchronous: str = "FULL", linger: float | None = None, venues: int = 1):
         self.root = root
         self.python = python
         self.key = secrets.token_hex(16)
         (root / "odf_api_key").write_text(self.key)
-        self.ports = {name: free_port() for name in ("odf-distributor", "ovr", *CONSUMERS)}
+        self.venues = {f"ovr-{code.lower()}": (code, disciplines)
+                       for code, disciplines in VENUES[:venues]}
+        self.ports = {name: free_port() for name in ("odf-distributor", *self.venues, *CONSUMERS)}
         self.procs: dict[str, subprocess.Popen] = {}
         self.connections = connections
         self.synchronous = synchronous
@@ -96,13 +105,13 @@ class Chain:
         options: dict[str, Any] = {"ovr_connections": self.connections,
                                    "sqlite_synchronous": self.synchronous}
         cfg: dict[str, Any] = {"edition": "paris2024", "competition_code": "OG2024", "site": "itl",
-               "service": "ovr-aqc" if role == "ovr" else role, "role": role,
+               "service": role, "role": "ovr" if role in self.venues else role,
                "version": "bench", "listen": {"host": "127.0.0.1", "port": self.ports[role]},
                "data_dir": str(self.root / role), "api_key_file": str(self.root / "odf_api_key"),
                "options": options}
-        if role == "ovr":
-            cfg.update(venue="AQC", disciplines=["DIV", "SWA", "WPO"],
-                       peers={"odf-distributor":
+        if role in self.venues:
+            venue, disciplines = self.venues[role]
+            cfg.update(venue=venue, disciplines=disciplines, peers={"odf-distributor":
                               f"http://127.0.0.1:{self.ports['odf-distributor']}"})
         if role == "odf-distributor":
             cfg["consumers"] = {c: f"http://127.0.0.1:{self.ports[c]}" for c in CONSUMERS}
@@ -131,7 +140,7 @@ class Chain:
         raise RuntimeError(f"{role} did not become healthy")
 
     def start_all(self) -> None:
-        for role in (*CONSUMERS, "odf-distributor", "ovr"):
+        for role in (*CONSUMERS, "odf-distributor", *self.venues):
             self.start(role)
 
     def stop(self, role: str, sig=signal.SIGTERM) -> None:
@@ -176,21 +185,42 @@ class Chain:
                 for c in CONSUMERS}
 
 
+def generate(chain: Chain, seconds: float, rate: float) -> tuple[int, dict[str, Any]]:
+    """Every venue's OVR sends its share of `rate` for `seconds`, all at once; their
+    answers summed (the slowest venue's times, the worst venue's lag)."""
+    share = rate / len(chain.venues)
+    count = int(seconds * share)
+
+    def one(ovr: str) -> dict[str, Any]:
+        status, answer = call_json(chain.ports[ovr], "POST", "/odf/generate",
+                                   {"count": count, "rate": share}, timeout=seconds * 3 + 120)
+        if status != 200:
+            raise RuntimeError(f"{ovr}: generate answered {status}: {answer}")
+        return answer
+
+    with ThreadPoolExecutor(max_workers=len(chain.venues)) as pool:
+        answers = list(pool.map(one, chain.venues))
+    total = {"sent": sum(a["sent"] for a in answers), "failed": sum(a["failed"] for a in answers),
+             "seconds": max(a["seconds"] for a in answers),
+             "send_seconds": max(a["send_seconds"] for a in answers),
+             "retries": sum(a["retries"] for a in answers),
+             "behind_schedule_ms": {k: max(a["behind_schedule_ms"][k] for a in answers)
+                                    for k in ("p99", "max")}}
+    total["rate"] = round(total["sent"] / total["seconds"], 1) if total["seconds"] else 0.0
+    return count * len(chain.venues), total
+
+
 def run(seconds: float, rate: float, python: str, connections: int, synchronous: str,
-        keep: bool, linger: float | None = None) -> dict:
+        keep: bool, linger: float | None = None, venues: int = 1) -> dict:
     root = Path(tempfile.mkdtemp(prefix="bench-chain-"))
-    chain = Chain(root, python, connections, synchronous, linger)
+    chain = Chain(root, python, connections, synchronous, linger, venues)
     try:
         chain.start_all()
         before = chain.distinct()
         load_before = os.getloadavg()[0]
         cpu0 = chain.cpu_seconds()
         t0 = time.time()
-        count = int(seconds * rate)
-        status, gen = call_json(chain.ports["ovr"], "POST", "/odf/generate",
-                           {"count": count, "rate": rate}, timeout=seconds * 3 + 120)
-        if status != 200:
-            raise RuntimeError(f"generate answered {status}: {gen}")
+        count, gen = generate(chain, seconds, rate)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             got = {c: n - before[c] for c, n in chain.distinct().items()}
@@ -207,7 +237,8 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
                                                   "max_ms", "mean_ms")}
         _, dstat = call_json(chain.ports["odf-distributor"], "GET", "/odf/status", timeout=30)
         return {
-            "requested": {"count": count, "rate": rate, "seconds": seconds},
+            "requested": {"count": count, "rate": rate, "seconds": seconds,
+                          "venues": [code for code, _ in chain.venues.values()]},
             "sent": gen["sent"], "failed": gen["failed"], "seconds": gen["seconds"],
             "send_seconds": gen["send_seconds"], "msgs_per_s": gen["rate"],
             "behind_schedule_ms": gen["behind_schedule_ms"], "retries": gen["retries"],
@@ -239,7 +270,9 @@ def met(result: dict) -> tuple[bool, bool]:
 
 def print_run(result: dict, rate: float, seconds: float) -> None:
     behind = result["behind_schedule_ms"]
-    print(f"offered {rate:g} msgs/s for {seconds:g} s: sent {result['sent']} of "
+    print(f"offered {rate:g} msgs/s for {seconds:g} s from "
+          f"{len(result['requested']['venues'])} venue OVR(s) "
+          f"({', '.join(result['requested']['venues'])}): sent {result['sent']} of "
           f"{result['requested']['count']} (failed {result['failed']}); last sent at "
           f"{result['send_seconds']} s, last acknowledged at {result['seconds']} s: "
           f"{result['msgs_per_s']} msgs/s acknowledged; sender behind schedule p99 "
@@ -274,7 +307,7 @@ def knee(args: argparse.Namespace) -> int:
     rows, best = [], 0.0
     for rate in KNEE_RATES:
         result = run(args.seconds, rate, args.python, args.connections, args.synchronous,
-                     False, args.linger)
+                     False, args.linger, args.venues)
         absorbed, ok = met(result)
         wrs = result["latency_ms"]["wrs"]
         rows.append((rate, result["msgs_per_s"], wrs["p50_ms"], wrs["p99_ms"],
@@ -299,7 +332,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter that runs the roles (default: this one)")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=64,
+                        help="each OVR's concurrent connections to the distributor")
+    parser.add_argument("--venues", type=int, default=4, choices=range(1, len(VENUES) + 1),
+                        metavar=f"1..{len(VENUES)}",
+                        help="venue OVRs sending at once, the rate shared among them "
+                             "(default 4: " + ", ".join(c for c, _ in VENUES[:4]) + ")")
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
     parser.add_argument("--linger", type=float, default=None,
                         help="distributor deliver_linger, seconds (default: the role's)")
@@ -312,7 +350,7 @@ def main() -> int:
     if args.knee:
         return knee(args)
     result = run(args.seconds, args.rate, args.python, args.connections, args.synchronous,
-                 args.keep, args.linger)
+                 args.keep, args.linger, args.venues)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -12,6 +12,7 @@ that use psycopg2) run in the default thread pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -23,6 +24,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
+import yarl
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,17 @@ class ClientError(Exception):
     """The request could not be completed (connection refused, timeout, bad reply)."""
 
 
+# A role posts to a handful of URLs, thousands of times a second: parse each once.
+@functools.lru_cache(maxsize=1024)
+def _url(url: str) -> yarl.URL:
+    return yarl.URL(url)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds)
+
+
 class HttpClient:
     """aiohttp's client session: a keep-alive pool per host, answers read whole
     (gzip answers inflated), any failure raised as :class:`ClientError`."""
@@ -246,7 +259,9 @@ class HttpClient:
             # No total connection cap: a role's own semaphores bound its concurrency.
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0,
                                              keepalive_timeout=30.0)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            # No cookies between services: the dummy jar skips the per-request cookie work.
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
+                                                  cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def request(self, method: str, url: str, body: bytes | None = None,
@@ -256,9 +271,9 @@ class HttpClient:
             raise ValueError(f"only http:// URLs are supported: {url!r}")
         try:
             async with self._open().request(
-                    method, url, data=body, headers=headers,
+                    method, _url(url), data=body, headers=headers,
                     expect100=body is not None and len(body) > EXPECT_100_ABOVE,
-                    timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    timeout=_timeout(timeout)) as response:
                 data = await response.read()
                 return ClientResponse(response.status,
                                       {k.lower(): v for k, v in response.headers.items()},

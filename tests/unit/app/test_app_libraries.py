@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from importlib.metadata import version
@@ -12,7 +13,8 @@ APP = ROOT / "apps" / "replicator_app"
 DOCKERFILE = ROOT / "replicator" / "images" / "recipes" / "app" / "Dockerfile"
 # PyPI name -> Debian bookworm package of the app image
 DEBIAN = {"aiohttp": "python3-aiohttp", "prometheus-client": "python3-prometheus-client",
-          "tenacity": "python3-tenacity", "psycopg2-binary": "python3-psycopg2"}
+          "tenacity": "python3-tenacity", "psycopg2-binary": "python3-psycopg2",
+          "uvloop": "python3-uvloop"}
 
 
 def _pins() -> dict[str, str]:
@@ -60,3 +62,24 @@ def test_the_app_is_a_package_without_path_edits() -> None:
         for source in path.rglob("*.py"):
             text = source.read_text()
             assert not re.search(r"sys\.path.*apps|APPS\)\s*not in sys\.path", text), source
+
+
+def test_the_service_runs_on_uvloop_with_short_gil_handoffs() -> None:
+    import sys
+
+    import uvloop
+
+    from replicator_app.__main__ import _run
+
+    seen: list[object] = []
+
+    async def probe() -> None:
+        seen.append(type(asyncio.get_running_loop()))
+
+    before = sys.getswitchinterval()
+    try:
+        _run(probe())
+        assert seen == [uvloop.Loop]
+        assert sys.getswitchinterval() <= 0.001
+    finally:
+        sys.setswitchinterval(before)
