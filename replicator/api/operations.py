@@ -94,9 +94,16 @@ def _reporter(on_event: EventHandler) -> Any:
 def hosts_up(options: HostsUpOptions, on_event: EventHandler = ignore) -> HostsRecord:
     """Start the edition's simulated hosts, form the swarm, point the stacks at them."""
     from replicator.hosts.lifecycle import hosts_up as up
+    from replicator.inputs import check_edition_name
+    from replicator.topology.loader import list_editions
 
-    return up(project_root(options.root), options.edition, per_site=options.per_site,
-              report=_reporter(on_event))
+    root = project_root(options.root)
+    check_edition_name(options.edition)
+    if options.edition not in list_editions(root):
+        raise InputError(f"no edition {options.edition!r} (no stacks/topology/"
+                         f"{options.edition}.yaml)", path="--edition",
+                         fix="use one of: " + (", ".join(list_editions(root)) or "none"))
+    return up(root, options.edition, per_site=options.per_site, report=_reporter(on_event))
 
 
 def hosts_down(options: HostsDownOptions, on_event: EventHandler = ignore) -> list[str]:

@@ -193,6 +193,14 @@ def test_hosts_down_of_an_unknown_edition_names_the_flag(tmp_path: Path,
     assert info.value.location.path == "--edition" and seen == []
 
 
+def test_hosts_up_of_an_unknown_edition_names_the_flag() -> None:
+    seen: list[ev.Event] = []
+    with pytest.raises(InputError, match="no edition 'nosuch'") as info:
+        api.hosts_up(HostsUpOptions(root=REPO, edition="nosuch"), on_event=seen.append)
+    assert info.value.location.path == "--edition" and "paris2024" in (info.value.fix or "")
+    assert seen == []  # nothing started
+
+
 def test_options_are_frozen_with_defaults() -> None:
     options = DeployOptions(verb="up", edition="paris2024")
     assert (options.engine, options.parallel, options.refresh) == ("auto", 8, False)
