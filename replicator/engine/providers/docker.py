@@ -464,9 +464,17 @@ class DockerProvider:
                         raise
                     info = api.inspect_network(id_)
                     attached = sorted(c.get("Name", cid) for cid, c in (info.get("Containers") or {}).items())
-                    if not attached:  # e.g. a swarm overlay whose endpoints elsewhere linger
-                        raise ProviderError(f"network {inputs.get('name')}: {_explain(exc)}; "
-                                            "run the same command again") from exc
+                    if not attached:
+                        # No container is attached, yet Docker still counts an endpoint after
+                        # OVERLAY_SETTLE_SECONDS: a swarm overlay whose endpoints on other
+                        # engines linger, or a stale endpoint Docker 20.10 sometimes keeps
+                        # after parallel container removals (seen 2026-12-01 on a bridge).
+                        raise ProviderError(
+                            f"network {inputs.get('name')}: {_explain(exc)}, and no container "
+                            "is attached: run the same command again; if it fails the same "
+                            "way, Docker kept a stale endpoint: restart that engine (for the "
+                            "one replicator started: `replicator engine stop`, then `replicator "
+                            "engine start`) and run it again") from exc
                     raise ProviderError(
                         f"network {inputs.get('name')} still has containers attached "
                         f"({', '.join(attached)}); they are not managed by this stack: remove them first"

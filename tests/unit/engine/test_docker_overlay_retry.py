@@ -97,3 +97,16 @@ def test_a_network_with_a_real_container_attached_is_not_waited_for(
     with pytest.raises(docker_errors.APIError, match="403"):
         provider._remove_network("nid")
     assert api.removals == 1
+
+
+def test_an_endpoint_that_never_goes_says_how_to_recover(
+        provider: DockerProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No container attached, "active endpoints" to the end: a stale endpoint of Docker's."""
+    monkeypatch.setattr(docker_provider, "OVERLAY_SETTLE_SECONDS", 0.05)
+    api = _FakeNetworkApi(busy=10**9, attached={})
+    provider._api = api  # type: ignore[assignment]
+    with pytest.raises(docker_provider.ProviderError) as info:
+        provider.delete(docker_provider.NETWORK, "nid", {"name": "e-itl-lan"}, {})
+    text = str(info.value)
+    assert "e-itl-lan" in text and "no container is attached" in text
+    assert "replicator engine stop" in text and api.removals > 1
