@@ -7,6 +7,7 @@ run; they never print or exit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,7 +88,8 @@ def outputs(options: OutputsOptions) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- hosts
-def _reporter(on_event: EventHandler) -> Any:
+def _reporter(on_event: EventHandler) -> Callable[[str, bool], None]:
+    """The hosts lifecycle's (text, warning) reports, as HostsMessage events."""
     return lambda text, warning: on_event(HostsMessage(text, warning))
 
 
