@@ -146,7 +146,9 @@ class Deployment:
                 project=self.project,
                 resources=_ordered(list(self.live.values())),
                 outputs=self.stack_outputs,
-                engines=self.engines,
+                # Only the engines of providers still in the state: a provider deleted
+                # (a site no longer on that engine) must not count as a host any more.
+                engines={urn: e for urn, e in self.engines.items() if urn in self.live},
                 pending=list(self.pending),
                 last_operation=self.old_state.last_operation,
             )

@@ -601,3 +601,23 @@ def test_unsupported_resource_options_are_reported_not_silently_dropped(
     deployment, _ = harness.run([network(unsupported=["aliases"])])
     warnings = [d.message for d in deployment.sink.diagnostics if d.severity == "warning"]
     assert any("aliases" in w and "not supported" in w for w in warnings)
+
+
+def test_the_engine_of_a_provider_gone_from_the_program_leaves_the_state(
+        harness: Harness, backend: Backend) -> None:
+    """A site that no longer spans an engine: that engine stops counting as a host."""
+    def run(hosts: list[str]) -> None:
+        deployment = harness.deployment()
+        deployment.register(root_goal())
+        for i, host in enumerate(hosts):
+            p = deployment.register(Goal(type=PROVIDER, name=f"docker-itl-{i}", custom=True,
+                                         inputs={"host": host}))
+            deployment.register(container(f"web{i}", provider=urns.provider_ref(p.urn, p.id)))
+        deployment.finish()
+        deployment.save_final("succeeded", _now())
+
+    run(["unix:///a.sock", "unix:///b.sock"])
+    assert len(harness.state().engines) == 2
+    run(["unix:///a.sock"])
+    [(urn, _)] = harness.state().engines.items()
+    assert urn.endswith("::docker-itl-0")
