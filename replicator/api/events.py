@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # only for the annotations: the engine loads when a verb runs
     from replicator.campaign.store import StepRecord
     from replicator.configure import ConfigureResult
-    from replicator.configure.run import PlaybookResult
+    from replicator.configure.results import PlaybookResult
     from replicator.engine.events import Diagnostic, Step
     from replicator.engine.runner import RunResult
 

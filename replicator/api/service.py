@@ -38,7 +38,7 @@ from replicator.stacks import CheckedStack, resolve_targets
 
 if TYPE_CHECKING:
     from replicator.configure import ConfigureResult
-    from replicator.configure.run import PlaybookResult
+    from replicator.configure.results import PlaybookResult
     from replicator.engine.events import Diagnostic, Step
     from replicator.engine.runner import RunResult
     from replicator.report import ReportResult
@@ -160,7 +160,7 @@ def configure_targets(root: Path, targets: Sequence[CheckedStack], options: Conf
                       on_event: EventHandler = ignore) -> ConfigureRun:
     from replicator.configure import configure as run_passes
     from replicator.configure import prepare
-    from replicator.configure.run import EventHandler as AnsibleHandler
+    from replicator.configure.results import EventHandler as AnsibleHandler
 
     started = time.monotonic()
     prepared = prepare(root, targets)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from replicator.configure.inventory import Inventory, build_inventory
-from replicator.configure.run import EventHandler, PlaybookResult, TaskOutcome, run_playbook
+from replicator.configure.results import EventHandler, PlaybookResult, TaskOutcome
+from replicator.configure.run import run_passes
 from replicator.configure.strategy import Strategy
 from replicator.errors import InputError, ReplicatorError
 from replicator.paths import work_dir
@@ -160,21 +161,17 @@ def configure(prepared: Prepared, *, check: bool = False, limit: str | None = No
     if check and idempotence:
         raise InputError("--check and --idempotence do not mix: a dry run changes nothing",
                          fix="drop one of them")
-    passes: list[PlaybookResult] = []
-    count = 2 if idempotence else 1
-    for number in range(1, count + 1):
-        name = "idempotence" if number == 2 else ("check" if check else "configure")
-        handler = on_pass(number, name) if on_pass else None
-        result = run_playbook(
-            root=prepared.root, run_dir=prepared.run_dir, inventory=prepared.inventory_path,
-            playbook=prepared.root / PLAYBOOK, secrets_env=prepared.secrets.env(),
-            label=f"{prepared.label}-{name}", check=check, limit=limit, forks=forks,
-            strategy=strategy, on_event=handler, verbosity=verbosity)
-        passes.append(result)
-        if after_pass:
-            after_pass(number, result)
-        if not result.succeeded:
-            break
+    # The gate's second pass runs in the same ansible-playbook process as the first
+    # (`passes`): the controller and Mitogen's interpreters in the containers are
+    # started once, not twice.
+    names = ["configure", "idempotence"] if idempotence else ["check" if check else "configure"]
+    passes = run_passes(
+        root=prepared.root, run_dir=prepared.run_dir, inventory=prepared.inventory_path,
+        playbook=prepared.root / PLAYBOOK, secrets_env=prepared.secrets.env(),
+        labels=[f"{prepared.label}-{name}" for name in names], check=check, limit=limit,
+        forks=forks, strategy=strategy, verbosity=verbosity,
+        on_start=(lambda number: on_pass(number, names[number - 1])) if on_pass else None,
+        on_end=after_pass)
     report = None
     if idempotence and len(passes) == 2 and passes[1].succeeded:
         report = idempotence_report(passes[1])

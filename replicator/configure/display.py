@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from replicator.configure.run import DONE_TASK, PlaybookResult, _task_of, failure_message
+from replicator.configure.results import DONE_TASK, PlaybookResult, _task_of, failure_message
 
 
 class PassProgress:

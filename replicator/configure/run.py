@@ -27,11 +27,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from replicator.configure.passes import PassEnd, PassSplitter, PassStart
+from replicator.configure.results import EventHandler, PlaybookResult, TaskOutcome
 from replicator.configure.strategy import Strategy, strategy_env
 from replicator.engine.secrets import KEY_ENV
 from replicator.errors import CancelledError, EngineUnavailableError
@@ -40,8 +41,6 @@ from replicator.secrets_store import DB_PASSWORD_ENV_PREFIX, ODF_API_KEY_ENV
 SECRETS_SOCKET_ENV = "REPLICATOR_SECRETS_SOCKET"
 REAL_PLAYBOOK_ENV = "REPLICATOR_ANSIBLE_PLAYBOOK"
 WRAPPER_NAME = "ansible-playbook-with-secrets"
-# The last task of site.yml on every host: progress counts a host as done there.
-DONE_TASK = "Container configured"
 
 _WRAPPER = '''#!{python}
 # Written by `replicator configure` (no secret in this file): fetches the
@@ -69,161 +68,6 @@ if path:
 real = os.environ.pop("{playbook_env}", "ansible-playbook")
 os.execv(real, [real] + sys.argv[1:])
 '''
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class HostStats:
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    skipped: int = 0
-    rescued: int = 0
-    ignored: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class TaskOutcome:
-    """One task on one host that changed something, failed, or was unreachable."""
-
-    host: str
-    task: str
-    role: str = ""
-    message: str = ""
-    handler: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.role} : {self.task}" if self.role else self.task
-
-    def to_json(self) -> dict[str, Any]:
-        return {"host": self.host, "task": self.label, "role": self.role,
-                "message": self.message, "handler": self.handler}
-
-
-@dataclass
-class PlaybookResult:
-    status: str
-    rc: int
-    seconds: float
-    check: bool = False
-    hosts: dict[str, HostStats] = field(default_factory=dict)
-    changes: list[TaskOutcome] = field(default_factory=list)
-    failures: list[TaskOutcome] = field(default_factory=list)
-    unreachable: list[TaskOutcome] = field(default_factory=list)
-    artifact_dir: Path | None = None
-    label: str = ""
-
-    @property
-    def succeeded(self) -> bool:
-        return self.rc == 0 and self.status == "successful" and not self.failures \
-            and not self.unreachable
-
-    @property
-    def changed_total(self) -> int:
-        return sum(h.changed for h in self.hosts.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "status": self.status, "rc": self.rc,
-                "succeeded": self.succeeded, "check": self.check,
-                "seconds": round(self.seconds, 2), "changed": self.changed_total,
-                "hosts": {h: s.to_json() for h, s in sorted(self.hosts.items())},
-                "changes": [c.to_json() for c in self.changes],
-                "failures": [f.to_json() for f in self.failures],
-                "unreachable": [u.to_json() for u in self.unreachable],
-                "artifacts": str(self.artifact_dir) if self.artifact_dir else None}
-
-
-# --------------------------------------------------------------------------- events
-
-
-def _task_of(data: Mapping[str, Any]) -> tuple[str, str]:
-    task = str(data.get("task") or data.get("name") or "")
-    role = str(data.get("role") or "")
-    prefix = f"{role} : "
-    if role and task.startswith(prefix):
-        task = task[len(prefix):]
-    return task, role
-
-
-def failure_message(res: Mapping[str, Any] | None) -> str:
-    """A short, readable reason from a module result."""
-    if not res:
-        return ""
-    if "censored" in res:
-        return "output hidden (no_log task): run the role by hand with the secret set to see it"
-    if res.get("results"):
-        msgs = [failure_message(item) for item in res["results"]
-                if isinstance(item, Mapping) and (item.get("failed") or item.get("unreachable"))]
-        msgs = [m for m in msgs if m]
-        if msgs:
-            return "; ".join(msgs[:3])
-    parts: list[str] = []
-    for key in ("msg", "reason"):
-        value = res.get(key)
-        if value:
-            parts.append(str(value).strip())
-            break
-    for key in ("stderr", "module_stderr", "stdout", "module_stdout"):
-        value = res.get(key)
-        if value and str(value).strip() and str(value).strip() not in parts:
-            lines = str(value).strip().splitlines()
-            parts.append(" | ".join(lines[-3:]))
-            break
-    if not parts and "status" in res:
-        parts.append(f"HTTP status {res['status']}")
-    if "rc" in res and res.get("rc") not in (0, None):
-        parts.append(f"rc={res['rc']}")
-    return "; ".join(parts)[:600]
-
-
-def _is_handler(data: Mapping[str, Any]) -> bool:
-    # The free strategy reports handlers as plain tasks: tell them by their file.
-    path = str(data.get("task_path") or "")
-    return "/handlers/" in path.replace("\\", "/")
-
-
-def parse_events(events: Iterable[Mapping[str, Any]]) -> tuple[
-        dict[str, HostStats], list[TaskOutcome], list[TaskOutcome], list[TaskOutcome]]:
-    """Host stats, changed tasks, failed tasks and unreachable hosts of a run's events."""
-    hosts: dict[str, HostStats] = {}
-    changes: list[TaskOutcome] = []
-    failures: list[TaskOutcome] = []
-    unreachable: list[TaskOutcome] = []
-    stats: Mapping[str, Any] | None = None
-    for event in events:
-        kind = event.get("event")
-        data = event.get("event_data") or {}
-        if kind == "playbook_on_stats":
-            stats = data
-            continue
-        host = data.get("host")
-        if not host:
-            continue
-        task, role = _task_of(data)
-        handler = _is_handler(data)
-        res = data.get("res") or {}
-        if kind == "runner_on_ok" and res.get("changed"):
-            changes.append(TaskOutcome(host, task, role, handler=handler))
-        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-            if res.get("changed"):
-                changes.append(TaskOutcome(host, task, role, handler=handler))
-            failures.append(TaskOutcome(host, task, role, failure_message(res), handler))
-        elif kind == "runner_on_unreachable":
-            unreachable.append(TaskOutcome(host, task, role, failure_message(res), handler))
-    if stats is not None:
-        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
-                 "skipped": "skipped", "rescued": "rescued", "ignored": "ignored"}
-        for key, attr in names.items():
-            for host, count in (stats.get(key) or {}).items():
-                setattr(hosts.setdefault(host, HostStats()), attr, int(count))
-    return hosts, changes, failures, unreachable
 
 
 # --------------------------------------------------------------------------- secrets handoff
@@ -395,7 +239,6 @@ class _AdoptOrphans:
         return found
 
 
-EventHandler = Callable[[Mapping[str, Any]], None]
 
 
 def default_forks() -> int:
@@ -413,42 +256,50 @@ def default_forks() -> int:
 def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
                  secrets_env: Mapping[str, str], label: str, check: bool = False,
                  limit: str | None = None, forks: int | None = None,
-                 strategy: Strategy = "mitogen", on_event: EventHandler | None = None, keep_artifacts: int = 10,
-                 verbosity: int = 0) -> PlaybookResult:
+                 strategy: Strategy = "mitogen", on_event: EventHandler | None = None,
+                 keep_artifacts: int = 10, verbosity: int = 0) -> PlaybookResult:
     """One ansible-playbook run through ansible-runner; the result parsed from its events."""
+    return run_passes(root=root, run_dir=run_dir, inventory=inventory, playbook=playbook,
+                      secrets_env=secrets_env, labels=[label], check=check, limit=limit,
+                      forks=forks, strategy=strategy, keep_artifacts=keep_artifacts,
+                      verbosity=verbosity, on_start=lambda _number: on_event)[0]
+
+
+def run_passes(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
+               secrets_env: Mapping[str, str], labels: Sequence[str], check: bool = False,
+               limit: str | None = None, forks: int | None = None,
+               strategy: Strategy = "mitogen", keep_artifacts: int = 10, verbosity: int = 0,
+               on_start: PassStart | None = None,
+               on_end: PassEnd | None = None) -> list[PlaybookResult]:
+    """One pass of the playbook per label, all in one ansible-playbook run (see `passes`).
+
+    A pass that fails ends the run there: the list then holds the passes up to it.
+    """
     try:
         from ansible_runner.interface import init_runner
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineUnavailableError(
             "ansible-runner is not installed", fix="pip install -e '.[configure]'") from exc
-    bindir = venv_bin()
-    real_playbook = bindir / "ansible-playbook"
-    if not real_playbook.exists():
-        found = shutil.which("ansible-playbook")
-        if not found:
-            raise EngineUnavailableError(
-                "ansible-playbook is not installed next to replicator",
-                fix="pip install -e '.[configure]' (the `ansible` package brings community.docker)")
-        real_playbook = Path(found)
+    real_playbook = _ansible_playbook()
     run_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(run_dir, 0o700)
     wrapper = write_wrapper(run_dir)
     tmp = run_dir / "tmp"
     tmp.mkdir(exist_ok=True)
+    label = labels[-1]
     ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{label}"
-    # With a `binary`, ansible-runner runs in raw mode and leaves the playbook out.
-    cmdline = [shlex.quote(str(playbook))]
+    # With a `binary`, ansible-runner runs in raw mode and leaves the playbook out;
+    # ansible-playbook plays each playbook named, in order, in the same process.
+    cmdline = [shlex.quote(str(playbook))] * len(labels)
     if check:
         cmdline.append("--check")
     if verbosity:
         cmdline.append("-" + "v" * min(verbosity, 4))
 
-    events: list[Mapping[str, Any]] = []
+    splitter = PassSplitter(labels, check=check, on_start=on_start, on_end=on_end)
 
     def handler(event: Mapping[str, Any]) -> bool:
-        events.append(event)
-        if on_event is not None:
-            on_event(event)
+        splitter.handle(event)
         return True  # keep the event file in the artifacts
 
     started = time.monotonic()
@@ -456,7 +307,7 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
             _AdoptOrphans(str(playbook)):
         envvars = {
             # ansible-runner returns rc 127 unless ansible's tools are on PATH.
-            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
             "ANSIBLE_ROLES_PATH": str(root / "roles"),
             "ANSIBLE_COLLECTIONS_PATH": str(root / "collections"),
@@ -474,7 +325,8 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
             envvars=envvars, suppress_env_files=True, binary=str(wrapper), ident=ident,
             forks=forks or default_forks(), limit=limit or None,
             cmdline=" ".join(cmdline), quiet=True, event_handler=handler,
-            cancel_callback=cancel.requested, settings={"pexpect_timeout": 0.5},
+            cancel_callback=lambda: cancel.requested() or splitter.cancel_requested(),
+            settings={"pexpect_timeout": 0.5},
             rotate_artifacts=keep_artifacts, project_dir=str(root))
         for name in list(runner.config.env):
             if _is_secret_env(name):
@@ -482,22 +334,34 @@ def run_playbook(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
         runner.run()
         served = handoff.served
     seconds = time.monotonic() - started
+    artifact_dir = Path(runner.config.artifact_dir)
     if cancel.received is not None:
         raise CancelledError(
             f"{label}: interrupted by {cancel.received.name} after {seconds:.0f} s; "
             "ansible-playbook and its workers were stopped "
-            f"(log: {Path(runner.config.artifact_dir) / 'stdout'})",
+            f"(log: {artifact_dir / 'stdout'})",
             fix="run the same command again: the roles are idempotent, so it picks up "
                 "where this run stopped")
-    hosts, changes, failures, unreachable = parse_events(events)
     status, rc = str(runner.status), int(runner.rc if runner.rc is not None else 1)
-    if not served and rc != 0 and not failures:
-        failures.append(TaskOutcome("-", "hand the secrets to ansible-playbook", message=(
-            "ansible-playbook did not fetch the secrets; see "
-            f"{Path(runner.config.artifact_dir) / 'stdout'}")))
-    return PlaybookResult(status=status, rc=rc, seconds=seconds, check=check, hosts=hosts,
-                          changes=changes, failures=failures, unreachable=unreachable,
-                          artifact_dir=Path(runner.config.artifact_dir), label=label)
+    results = splitter.finish(status=status, rc=rc, artifact_dir=artifact_dir)
+    last = results[-1]
+    if not served and rc != 0 and not last.failures:
+        last.failures.append(TaskOutcome("-", "hand the secrets to ansible-playbook", message=(
+            f"ansible-playbook did not fetch the secrets; see {artifact_dir / 'stdout'}")))
+    return results
+
+
+def _ansible_playbook() -> Path:
+    """The ansible-playbook installed next to replicator (or on PATH)."""
+    real_playbook = venv_bin() / "ansible-playbook"
+    if real_playbook.exists():
+        return real_playbook
+    found = shutil.which("ansible-playbook")
+    if not found:
+        raise EngineUnavailableError(
+            "ansible-playbook is not installed next to replicator",
+            fix="pip install -e '.[configure]' (the `ansible` package brings community.docker)")
+    return Path(found)
 
 
 def recorded_events(artifact_dir: Path) -> Iterator[dict[str, Any]]:

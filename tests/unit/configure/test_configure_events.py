@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from replicator.configure import ConfigureResult, idempotence_report
-from replicator.configure.run import HostStats, PlaybookResult, failure_message, parse_events
+from replicator.configure.results import HostStats, PlaybookResult, failure_message, parse_events
 
 DATA = Path(__file__).parent / "data"
 
