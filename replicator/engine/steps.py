@@ -198,8 +198,8 @@ class ProviderStep(EngineStep):
 
 
 class ReadStep(SameStep):
-    """A resource read, not managed (a StackReference): recorded like an unchanged one,
-    never deleted (no provider object behind it)."""
+    """A resource read, not managed (a StackReference): recorded like an unchanged one;
+    deleting it only forgets the record (there is no object behind it)."""
 
 
 class RefreshStep:
