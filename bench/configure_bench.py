@@ -127,7 +127,10 @@ def run_scale(edition: str, venues: str, workdir: Path, odf: dict[str, Any] | No
             odf["figures"] = odf_load(Replica(edition, project.root), odf["duration"],
                                       odf["rate"])
     finally:
-        project.cli("down", "--edition", edition, "--yes")
+        down, _ = project.cli("down", "--edition", edition, "--yes")
+        if down.returncode != 0:  # say so: what it left would stand in the next run's way
+            print(f"warning: down ({venues}) exited {down.returncode}; objects may be left:\n"
+                  f"{(down.stdout + down.stderr)[-2000:]}", file=sys.stderr)
     passes = figures["passes"]
     cold_up = figures["steps"]["up"]
     result = {

@@ -100,7 +100,7 @@ class ReportOptions(Options):
     params_file: Path | None = None
     sets: tuple[str, ...] = ()  # key=value overrides
     output: Path | None = None
-    workers: int = Field(default=16, ge=1, le=64)
+    workers: int = Field(default=64, ge=1, le=64)
 
 
 class ReplicateOptions(Options):

@@ -41,7 +41,7 @@ def report(
                                "charts/ (default: reports/<edition or stack>/ in the project)",
         show_default=False)] = None,
     workers: Annotated[int, typer.Option(
-        "--workers", min=1, max=64, help="Containers sampled in parallel (Docker stats).")] = 16,
+        "--workers", min=1, max=64, help="Containers sampled in parallel (Docker stats).")] = 64,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Servers by edition, the replica's hosts, containers, CPU and memory, and energy and CO2e."""
