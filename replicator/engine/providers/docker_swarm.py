@@ -260,7 +260,8 @@ def service_spec(inputs: dict[str, Any], image: str) -> dict[str, Any]:
         "Placement": _placement(task.get("placement")),
         "ForceUpdate": task.get("forceUpdate"),
         "Runtime": task.get("runtime"),
-        "Networks": [_drop_none({"Target": n["name"], "Aliases": n.get("aliases"),
+        # `id` (pulumi-docker's advice: network.id) or the deprecated `name`.
+        "Networks": [_drop_none({"Target": n.get("id") or n["name"], "Aliases": n.get("aliases"),
                                  "DriverOpts": _driver_opts(n.get("driverOpts"))})
                      for n in task.get("networksAdvanceds") or []],
         "LogDriver": _drop_none({"Name": log.get("name"), "Options": log.get("options")})
@@ -406,7 +407,13 @@ class Swarm:
             running = [t for t in tasks if (t.get("Status") or {}).get("State") == "running"]
             done = len(running) == wanted if wanted is not None else \
                 bool(tasks) and len(running) == len(tasks)
-            if done:
+            # A changed task spec rolls out task by task: done once the rollout is.
+            rollout = self._api().inspect_service(id_).get("UpdateStatus") or {}
+            if rollout.get("State") in ("paused", "rollback_completed", "rollback_paused"):
+                raise ProviderError(
+                    f"service {inputs.get('name')}: its update ended "
+                    f"{str(rollout['State']).replace('_', ' ')}: {rollout.get('Message', '')}")
+            if done and rollout.get("State") not in ("updating", "rollback_started"):
                 return
             if time.monotonic() > deadline:
                 errors = sorted({str((t.get("Status") or {}).get("Err"))

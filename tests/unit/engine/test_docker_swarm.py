@@ -38,7 +38,8 @@ def service_inputs(**overrides: Any) -> dict[str, Any]:
                                               "labels": [{"label": "k", "value": "v"}]}}],
                 "stopGracePeriod": "1m30s",
             },
-            "networksAdvanceds": [{"name": "net-1", "aliases": ["app"]}],
+            "networksAdvanceds": [{"name": "net-1", "aliases": ["app"]},
+                                  {"id": "nid", "driverOpts": ["k=v"]}],
             "restartPolicy": {"condition": "on-failure", "delay": "500ms", "maxAttempts": 3},
         },
         "mode": {"replicated": {"replicas": 2}},
@@ -58,7 +59,8 @@ def test_a_service_becomes_the_docker_api_spec() -> None:
         {"Protocol": "tcp", "TargetPort": 8080, "PublishedPort": 18080, "PublishMode": "ingress"}]}
     assert spec["update_config"] is None and spec["rollback_config"] is None
     template = spec["task_template"]
-    assert template["Networks"] == [{"Target": "net-1", "Aliases": ["app"]}]
+    assert template["Networks"] == [{"Target": "net-1", "Aliases": ["app"]},
+                                    {"Target": "nid", "DriverOpts": {"k": "v"}}]
     assert template["RestartPolicy"] == {"Condition": "on-failure", "Delay": 500_000_000,
                                          "MaxAttempts": 3}
     container = template["ContainerSpec"]
@@ -255,6 +257,22 @@ def test_delete_waits_until_the_tasks_are_gone(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr("time.sleep", lambda _s: None)  # tenacity's wait
     swarm.Swarm(lambda: api, "h").delete(swarm.SERVICE, "service-id")
     assert api.calls == [("remove_service", "service-id")] and api.tasks_left == []
+
+
+def test_converge_waits_for_the_replicas_and_the_rollout(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeAPI()
+    up = {"DesiredState": "running", "Status": {"State": "running"}}
+    starting = {"DesiredState": "running", "Status": {"State": "starting"}}
+    api.tasks_left = [[up, starting], [up, up]]
+    monkeypatch.setattr(swarm.time, "sleep", lambda _s: None)
+    inputs = service_inputs(convergeConfig={"delay": "1s", "timeout": "60s"})
+    swarm.Swarm(lambda: api, "h").update(swarm.SERVICE, "service-id", inputs, {})
+    assert api.tasks_left == []
+    api.tasks_left = [[up]]
+    monkeypatch.setattr(api, "inspect_service", lambda _id: {
+        "Version": {"Index": 1}, "UpdateStatus": {"State": "paused", "Message": "task failed"}})
+    with pytest.raises(ProviderError, match="its update ended paused: task failed"):
+        swarm.Swarm(lambda: api, "h").update(swarm.SERVICE, "service-id", inputs, {})
 
 
 def test_drift_of_a_service_scaled_by_hand() -> None:
