@@ -33,7 +33,7 @@ from typing import Any, Self
 
 from replicator.configure.passes import PassEnd, PassSplitter, PassStart
 from replicator.configure.results import EventHandler, PlaybookResult, TaskOutcome
-from replicator.configure.strategy import Strategy, strategy_env
+from replicator.configure.strategy import Strategy, collections_env, strategy_env
 from replicator.engine.secrets import KEY_ENV
 from replicator.errors import CancelledError, EngineUnavailableError
 from replicator.secrets_store import DB_PASSWORD_ENV_PREFIX, ODF_API_KEY_ENV
@@ -310,7 +310,7 @@ def run_passes(*, root: Path, run_dir: Path, inventory: Path, playbook: Path,
             "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
             "ANSIBLE_ROLES_PATH": str(root / "roles"),
-            "ANSIBLE_COLLECTIONS_PATH": str(root / "collections"),
+            **collections_env(root, run_dir),
             "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",

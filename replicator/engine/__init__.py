@@ -7,9 +7,12 @@ concept per module:
 - `workspace`   Pulumi.yaml and stack config files
 - `program`     the program in a child process (`_program_host`)
 - `monitor`     the gRPC ResourceMonitor/Engine services the SDK talks to
-- `deployment`  steps: diff, apply, checkpoint, deletes in dependency order
+- `deployment`  the facade of one run: goals in, steps out, state saved
+- `step_generator`, `steps`, `step_executor`, `snapshot`
+                decide steps (no Docker), one class per step kind (`apply(dry_run)`),
+                apply them (deletes in dependency waves), checkpoint after each
 - `diff`        the pure diff rules (create/update/replace/delete/same)
-- `providers`   the docker provider (docker-py)
+- `providers`   the plug-in interface, the registry of packages, the docker provider
 - `state`       the state file (atomic) and the stack lock
 - `secrets`     encryption of secret values at rest
 - `display`     plan and progress for a terminal

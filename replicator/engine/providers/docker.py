@@ -13,6 +13,7 @@ loopback through their own policy (infra/components/policy.py).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ from replicator.engine.diff import Schema
 from replicator.engine.properties import UNKNOWN
 from replicator.engine.providers import docker_images as images
 from replicator.engine.providers import docker_swarm as swarm
-from replicator.engine.providers.base import ProviderError, ReadResult
+from replicator.engine.providers.base import ProviderError, ProviderPlugin, ReadResult, ResourceProvider
 from replicator.errors import EngineUnavailableError
 
 NETWORK = "docker:index/network:Network"
@@ -44,6 +45,7 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 STACK_LABEL = "replicator.stack"
 OVERLAY_SETTLE_SECONDS = 60.0  # bounded wait for a swarm overlay's load-balancer endpoint
 EDITION_LABEL = "replicator.edition"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 _SCHEMAS = {
     NETWORK: Schema(),
@@ -614,3 +616,17 @@ def _explain(exc: docker_errors.APIError) -> str:
     if isinstance(detail, bytes):
         detail = detail.decode(errors="replace")
     return f"Docker: {detail}"
+
+
+def default_docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+
+
+def _make(inputs: dict[str, Any], base_dir: Path | None) -> ResourceProvider:
+    return DockerProvider(inputs.get("host") or default_docker_host(), base_dir=base_dir)
+
+
+# The `docker` package for the engine's provider registry: one instance per Docker
+# host; another host is another instance (its resources are replaced).
+PLUGIN = ProviderPlugin(package="docker", factory=_make,
+                        defaults=lambda: {"host": default_docker_host()}, identity=("host",))

@@ -58,6 +58,24 @@ def test_second_configure_reports_changed_zero_on_every_host(games):
         {h: 0 for h in only["hosts"]}
 
 
+def test_programs_stopped_by_hand_are_started_again_by_the_files_task_alone(games):
+    programs = {games.container("wrs"): "replicator-app",
+                games.container("accreditation", "web"): "nginx",
+                games.container("accreditation", "db"): "postgresql"}
+    for container, program in programs.items():
+        assert games.exec(container, "supervisorctl", "stop", program).returncode == 0
+    proc = games.project.cli("configure", "--edition", games.edition, "--json", timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [only] = json.loads(proc.stdout)["passes"]
+    # One change a container (its files task started the program and waited for it);
+    # no handler: nothing changed that it would apply.
+    assert sorted(c["host"] for c in only["changes"]) == sorted(programs)
+    assert not any(c["handler"] for c in only["changes"])
+    assert all(c["task"].split(" : ")[1].startswith("Write ") for c in only["changes"])
+    for container, program in programs.items():
+        assert "RUNNING" in games.exec(container, "supervisorctl", "status", program).stdout
+
+
 def test_services_run_under_supervisor_with_the_contract_files(games):
     app = games.container("accreditation")
     status = games.exec(app, "supervisorctl", "status", "replicator-app").stdout

@@ -94,8 +94,9 @@ def test_a_service_without_a_role_is_refused_before_ansible(paris, paris_outputs
     _check_roles(PROJECT_ROOT, inv)  # the real project has them all
 
 
-def test_site_playbook_includes_the_service_then_its_tier():
+def test_site_playbook_loads_the_service_settings_then_includes_its_tier():
     play = yaml.safe_load(Path(PROJECT_ROOT / "playbooks" / "site.yml").read_text())[0]
+    assert play["vars_files"] == ["../roles/{{ replicator_role }}/defaults/main.yml"]
     names = [t["ansible.builtin.include_role"]["name"] for t in play["tasks"]]
-    assert names == ["{{ site_role }}", "{{ tier_roles[replicator_tier] }}"]
+    assert names == ["{{ tier_roles[replicator_tier] }}"]
     assert play["vars"]["tier_roles"] == {"db": "db_tier", "app": "app_service", "web": "web_tier"}

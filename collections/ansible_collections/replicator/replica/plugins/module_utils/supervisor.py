@@ -7,6 +7,10 @@ cores the programs need to start. The transport is supervisor's own (the
 package is in every image).
 """
 
+import subprocess
+import time
+import urllib.error
+import urllib.request
 import xmlrpc.client
 
 SUPERVISOR_URL = "unix:///run/supervisor.sock"  # the images' supervisord.conf
@@ -75,3 +79,75 @@ class Supervisor:
 
 class SupervisorError(Exception):
     """A supervisord call that failed for a reason worth reporting."""
+
+
+# --------------------------------------------------------------------------- readiness
+# Shared by `program` (start or apply, then wait) and `config_files` (start a
+# program that is not running when nothing changed, then wait).
+
+# Between two readiness polls. Each poll is an HTTP request (or the wait
+# command) and one XML-RPC call: cheap, so 26 containers polling at once leave
+# the cores to the programs that are starting.
+POLL_INTERVAL = 0.25
+
+# The options that say when a program is ready, for a module's argument_spec.
+WAIT_OPTIONS = {
+    "wait_url": {"type": "str"},
+    "wait_status": {"type": "list", "elements": "int", "default": [200]},
+    "wait_command": {"type": "list", "elements": "str"},
+    "timeout": {"type": "int", "default": 120},
+}
+
+
+def log_tail(name):
+    try:
+        with open(f"/var/log/supervisor/{name}.log", errors="replace") as handle:
+            return handle.read()[-1200:]
+    except OSError:
+        return ""
+
+
+def ready(wait, sup, name):
+    """Whether `name` is ready: `wait` holds WAIT_OPTIONS' values."""
+    if wait.get("wait_url"):
+        try:
+            with urllib.request.urlopen(wait["wait_url"], timeout=10) as resp:
+                code = resp.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        except OSError:
+            return False
+        return code in (wait.get("wait_status") or [200])
+    if wait.get("wait_command"):
+        return subprocess.run(wait["wait_command"], capture_output=True,
+                              check=False).returncode == 0
+    return sup.state(name) == "RUNNING"
+
+
+def wait_ready(wait, sup, name):
+    """Poll until `name` is ready; SupervisorError (with its log's end) when it gives up or times out."""
+    deadline = time.monotonic() + int(wait.get("timeout") or 120)
+    while True:
+        if ready(wait, sup, name):
+            return
+        state = sup.state(name)
+        if state in ("FATAL", "MISSING") or time.monotonic() > deadline:
+            what = wait.get("wait_url") or " ".join(wait.get("wait_command") or [])
+            raise SupervisorError(f"{name} is not ready ({what or 'RUNNING'}; "
+                                  f"{sup.describe(name)}); end of its log:\n{log_tail(name)}")
+        time.sleep(POLL_INTERVAL)
+
+
+def start(sup, name, check_mode=False):
+    """Start `name` unless it runs (or is starting); True when it was (or would be) started."""
+    state = sup.state(name)
+    if state in ("RUNNING", "STARTING", "BACKOFF"):
+        return False
+    if check_mode:
+        return True
+    if state == "MISSING":
+        sup.update()  # adds the new program file's group (which starts an autostart program)
+        state = sup.state(name)
+    if state not in ("RUNNING", "STARTING"):
+        sup.start(name)
+    return True

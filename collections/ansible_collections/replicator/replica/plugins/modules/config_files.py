@@ -15,9 +15,11 @@ description:
   - Writes the files of O(secret_files) the same way; their content is never
     logged nor shown in a diff, and a missing or short secret fails the run.
   - Creates the directories of O(directories) first.
-  - With O(program), returns that supervisord program's state, so that a
-    later "ensure running" task can be skipped when nothing is to be done
-    (one module run a container on a re-run).
+  - With O(program), returns that supervisord program's state. With
+    O(ensure_running) as well, when no file changed and the program is not
+    running, starts it and waits until it is ready: a changed file is the
+    handler's to apply, so a re-run is one module run a container, and no
+    "ensure running" task is there to be skipped.
   - Supports check mode and diff mode.
 options:
   files:
@@ -56,6 +58,16 @@ options:
   program:
     description: A supervisord program whose state to return as RV(program_status).
     type: str
+  ensure_running:
+    description: >-
+      Start O(program) when it is not running and no file changed, then wait
+      until it is ready (as C(replicator.replica.program)).
+    type: dict
+    suboptions:
+      wait_url: {description: HTTP URL polled until it answers one of O(ensure_running.wait_status)., type: str}
+      wait_status: {description: Accepted HTTP statuses., type: list, elements: int, default: [200]}
+      wait_command: {description: Command polled until it exits 0., type: list, elements: str}
+      timeout: {description: Seconds to wait., type: int, default: 120}
   absent:
     description: Paths to remove when present.
     type: list
@@ -94,6 +106,10 @@ program_status:
     supervisord does not answer; empty without O(program).
   type: str
   returned: always
+started:
+  description: Whether O(program) was (or, in check mode, would be) started by O(ensure_running).
+  type: bool
+  returned: always
 """
 
 import grp  # noqa: E402
@@ -102,7 +118,13 @@ import pwd  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.replicator.replica.plugins.module_utils.supervisor import Supervisor  # noqa: E402
+from ansible_collections.replicator.replica.plugins.module_utils.supervisor import (  # noqa: E402
+    WAIT_OPTIONS,
+    Supervisor,
+    SupervisorError,
+    start,
+    wait_ready,
+)
 
 
 def _ids(module, spec):
@@ -212,6 +234,21 @@ def _write_files(module, specs, changed, diffs, secret):
             _write(path, wanted, uid, gid, mode)
 
 
+def _ensure_running(module, name):
+    """Start the program when it is not running, and wait for it (O(ensure_running))."""
+    wait = module.params["ensure_running"]
+    if not wait:
+        return False
+    sup = Supervisor()
+    try:
+        started = start(sup, name, module.check_mode)
+        if started and not module.check_mode:
+            wait_ready(wait, sup, name)
+    except SupervisorError as exc:
+        module.fail_json(msg=str(exc), changed_files=[])
+    return started
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -228,6 +265,7 @@ def main():
                 "mode": {"type": "str", "required": True},
             }},
             "program": {"type": "str"},
+            "ensure_running": {"type": "dict", "options": WAIT_OPTIONS},
             "absent": {"type": "list", "elements": "path", "default": []},
             "expect": {"type": "list", "elements": "dict", "default": [], "options": {
                 "path": {"type": "path", "required": True},
@@ -235,6 +273,7 @@ def main():
                 "fix": {"type": "str", "default": ""},
             }},
         },
+        required_by={"ensure_running": "program"},
         supports_check_mode=True,
     )
     _check_expected(module)
@@ -248,7 +287,8 @@ def main():
             if not module.check_mode:
                 os.unlink(path)
     name = module.params["program"]
-    result = {"changed": bool(changed), "changed_files": changed,
+    started = _ensure_running(module, name) if not changed else False
+    result = {"changed": bool(changed) or started, "changed_files": changed, "started": started,
               "program_status": Supervisor().state(name) if name else ""}
     if diffs:
         result["diff"] = diffs

@@ -46,71 +46,16 @@ status:
 """
 
 import subprocess  # noqa: E402
-import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.replicator.replica.plugins.module_utils.supervisor import (  # noqa: E402
+    WAIT_OPTIONS,
     Supervisor,
     SupervisorError,
+    log_tail,
+    start,
+    wait_ready,
 )
-
-# Between two readiness polls. Each poll is an HTTP request (or the wait
-# command) and one XML-RPC call: cheap, so 26 containers polling at once leave
-# the cores to the programs that are starting.
-POLL_INTERVAL = 0.25
-
-
-def log_tail(name):
-    try:
-        with open(f"/var/log/supervisor/{name}.log", errors="replace") as handle:
-            return handle.read()[-1200:]
-    except OSError:
-        return ""
-
-
-def ready(params, sup):
-    if params["wait_url"]:
-        try:
-            with urllib.request.urlopen(params["wait_url"], timeout=10) as resp:
-                code = resp.status
-        except urllib.error.HTTPError as exc:
-            code = exc.code
-        except OSError:
-            return False
-        return code in params["wait_status"]
-    if params["wait_command"]:
-        return subprocess.run(params["wait_command"], capture_output=True,
-                              check=False).returncode == 0
-    return sup.state(params["name"]) == "RUNNING"
-
-
-def wait(module, sup, name):
-    deadline = time.monotonic() + module.params["timeout"]
-    while True:
-        if ready(module.params, sup):
-            return
-        state = sup.state(name)
-        if state in ("FATAL", "MISSING") or time.monotonic() > deadline:
-            what = module.params["wait_url"] or " ".join(module.params["wait_command"] or [])
-            module.fail_json(msg=f"{name} is not ready ({what or 'RUNNING'}; {sup.describe(name)}); "
-                                 f"end of its log:\n{log_tail(name)}")
-        time.sleep(POLL_INTERVAL)
-
-
-def start(module, sup, name):
-    state = sup.state(name)
-    if state in ("RUNNING", "STARTING", "BACKOFF"):
-        return False
-    if module.check_mode:
-        return True
-    if state == "MISSING":
-        sup.update()  # adds the new program file's group (which starts an autostart program)
-        state = sup.state(name)
-    if state not in ("RUNNING", "STARTING"):
-        sup.start(name)
-    return True
 
 
 def apply(module, sup, name):
@@ -141,10 +86,7 @@ def main():
             "state": {"type": "str", "choices": ["started", "applied"], "default": "started"},
             "signal": {"type": "str"},
             "check_command": {"type": "list", "elements": "str"},
-            "wait_url": {"type": "str"},
-            "wait_status": {"type": "list", "elements": "int", "default": [200]},
-            "wait_command": {"type": "list", "elements": "str"},
-            "timeout": {"type": "int", "default": 120},
+            **WAIT_OPTIONS,
         },
         mutually_exclusive=[("wait_url", "wait_command")],
         supports_check_mode=True,
@@ -155,11 +97,14 @@ def main():
         if module.params["state"] == "applied":
             changed = apply(module, sup, name)
         else:
-            changed = start(module, sup, name)
+            changed = start(sup, name, module.check_mode)
     except SupervisorError as exc:
         module.fail_json(msg=f"{exc}\n{log_tail(name)}")
     if not module.check_mode:
-        wait(module, sup, name)
+        try:
+            wait_ready(module.params, sup, name)
+        except SupervisorError as exc:
+            module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, status=sup.describe(name))
 
 
