@@ -1,4 +1,5 @@
-"""The `docker` package: Network, Container, Volume, RemoteImage, Image, Tag on a Docker engine.
+"""The `docker` package: Network, Container, Volume, RemoteImage, Image, Tag on a Docker engine
+(and Service, Secret, ServiceConfig on a swarm manager: docker_swarm.py).
 
 Applies the resources of pulumi-docker (the same type tokens and camelCase
 properties the SDK sends) with docker-py's low-level API. Which properties
@@ -33,6 +34,7 @@ from replicator.docker_client import DockerTimeoutError, api_client
 from replicator.engine.diff import Schema
 from replicator.engine.properties import UNKNOWN
 from replicator.engine.providers import docker_images as images
+from replicator.engine.providers import docker_swarm as swarm
 from replicator.engine.providers.base import ProviderError, ProviderPlugin, ReadResult, ResourceProvider
 from replicator.errors import EngineUnavailableError
 
@@ -60,9 +62,10 @@ _SCHEMAS = {
     images.IMAGE: Schema(updatable=frozenset({"build", images.CONTEXT_DIGEST, "skipPush",
                                               "registry"})),
     images.TAG: Schema(),
+    **swarm.SCHEMAS,
 }
 
-_AUTONAMED = frozenset({NETWORK, CONTAINER, VOLUME})
+_AUTONAMED = frozenset({NETWORK, CONTAINER, VOLUME}) | swarm.TYPES
 
 _CONTAINER_DEFAULTS: dict[str, Any] = {
     "mustRun": True,
@@ -99,6 +102,7 @@ class DockerProvider:
         self._timeout = timeout
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
+        self._swarm = swarm.Swarm(lambda: self.api, host)
 
     def __repr__(self) -> str:
         return f"DockerProvider(host={self.host!r})"
@@ -150,6 +154,8 @@ class DockerProvider:
             checked.setdefault("keepLocally", False)
         elif type_ == images.IMAGE:
             checked = images.check_image(checked, self.base_dir)
+        elif type_ in swarm.TYPES:
+            checked = self._swarm.check(type_, checked)
         return checked
 
     @staticmethod
@@ -195,6 +201,9 @@ class DockerProvider:
                 return images.build_image(self.api, inputs)
             if type_ == images.TAG:
                 return images.create_tag(self.api, inputs)
+            if type_ in swarm.TYPES:
+                return self._swarm.create(type_, inputs, lambda make: self._with_orphan_retry(
+                    type_, inputs["name"], labels_of(inputs), make))
         except docker_errors.APIError as exc:
             raise ProviderError(_explain(exc)) from exc
         raise ProviderError(f"cannot create {type_}")
@@ -397,6 +406,8 @@ class DockerProvider:
     def remove_orphan(self, type_: str, name: str, stack: str) -> bool:
         api = self.api
         try:
+            if type_ in swarm.TYPES:
+                return self._swarm.remove_orphan(type_, name, stack, STACK_LABEL)
             if type_ == CONTAINER:
                 info = api.inspect_container(name)
                 if (info["Config"].get("Labels") or {}).get(STACK_LABEL) != stack:
@@ -434,6 +445,11 @@ class DockerProvider:
         outputs.update(new)
         if type_ == images.IMAGE:
             return images.build_image(self.api, new)[1]
+        if type_ in swarm.TYPES:
+            try:
+                return self._swarm.update(type_, id_, new, old_outputs)
+            except docker_errors.APIError as exc:
+                raise ProviderError(_explain(exc)) from exc
         if type_ == CONTAINER:
             kwargs: dict[str, Any] = {}
             if old.get("restart") != new.get("restart") or old.get("maxRetryCount") != new.get("maxRetryCount"):
@@ -487,6 +503,8 @@ class DockerProvider:
                 images.remove_name(api, str(inputs["imageName"]))
             elif type_ == images.TAG:
                 images.remove_name(api, str(inputs["targetImage"]))
+            elif type_ in swarm.TYPES:
+                self._swarm.delete(type_, id_)
             elif type_ == REMOTE_IMAGE and not inputs.get("keepLocally"):
                 try:
                     api.remove_image(outputs.get("imageId", inputs["name"]),
@@ -520,6 +538,8 @@ class DockerProvider:
              outputs: dict[str, Any]) -> ReadResult | None:
         api = self.api
         try:
+            if type_ in swarm.TYPES:
+                return self._swarm.read(type_, id_, outputs)
             if type_ == CONTAINER:
                 info = api.inspect_container(id_)
                 state = info["State"]
@@ -554,6 +574,8 @@ class DockerProvider:
         return None
 
     def drift(self, type_: str, observed: dict[str, Any], inputs: dict[str, Any]) -> str:
+        if type_ in swarm.TYPES:
+            return swarm.Swarm.drift(type_, observed, inputs)
         if type_ == CONTAINER and inputs.get("mustRun", True) and observed.get("running") is False:
             return (f"container is not running (status {observed.get('status')}, "
                     f"exit code {observed.get('exitCode')})")
