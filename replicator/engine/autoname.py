@@ -12,6 +12,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from replicator.engine.providers.base import ResourceProvider
+
 _MAX_LENGTH = 255
 
 
@@ -20,22 +22,17 @@ def unique_name(logical: str) -> str:
     return f"{logical[: _MAX_LENGTH - len(suffix) - 1]}-{suffix}"
 
 
-def autoname(provider: Any, type_: str, logical: str, inputs: dict[str, Any],
+def autoname(provider: ResourceProvider, type_: str, logical: str, inputs: dict[str, Any],
              old_inputs: dict[str, Any] | None) -> dict[str, Any]:
     """`inputs` with the auto-named property filled in, if the type has one and it is unset."""
-    prop = autoname_property(provider, type_)
+    prop = provider.autoname_property(type_)
     if prop is None or inputs.get(prop) not in (None, ""):
         return inputs
     previous = (old_inputs or {}).get(prop)
     return {**inputs, prop: previous if previous else unique_name(logical)}
 
 
-def autoname_property(provider: Any, type_: str) -> str | None:
-    lookup = getattr(provider, "autoname_property", None)
-    return lookup(type_) if callable(lookup) else None
-
-
-def is_autonamed(provider: Any, type_: str, program_inputs: dict[str, Any]) -> bool:
+def is_autonamed(provider: ResourceProvider, type_: str, program_inputs: dict[str, Any]) -> bool:
     """Did the engine choose the name (the program left it out)?"""
-    prop = autoname_property(provider, type_)
+    prop = provider.autoname_property(type_)
     return prop is not None and program_inputs.get(prop) in (None, "")
