@@ -432,7 +432,12 @@ class DockerProvider:
                         return False
                     for c in attached:
                         api.disconnect_container_from_network(c["Id"], net["Id"], force=True)
-                    api.remove_network(net["Id"])
+                    try:
+                        api.remove_network(net["Id"])
+                    except docker_errors.APIError as exc:
+                        if exc.status_code == 404 or attached:
+                            raise
+                        raise _stale_endpoint(name, exc) from exc
                 return True
         except docker_errors.NotFound:
             return True
@@ -483,16 +488,7 @@ class DockerProvider:
                     info = api.inspect_network(id_)
                     attached = sorted(c.get("Name", cid) for cid, c in (info.get("Containers") or {}).items())
                     if not attached:
-                        # No container is attached, yet Docker still counts an endpoint after
-                        # OVERLAY_SETTLE_SECONDS: a swarm overlay whose endpoints on other
-                        # engines linger, or a stale endpoint Docker 20.10 sometimes keeps
-                        # after parallel container removals (seen 2026-12-01 on a bridge).
-                        raise ProviderError(
-                            f"network {inputs.get('name')}: {_explain(exc)}, and no container "
-                            "is attached: run the same command again; if it fails the same "
-                            "way, Docker kept a stale endpoint: restart that engine (for the "
-                            "one replicator started: `replicator engine stop`, then `replicator "
-                            "engine start`) and run it again") from exc
+                        raise _stale_endpoint(str(inputs.get("name")), exc) from exc
                     raise ProviderError(
                         f"network {inputs.get('name')} still has containers attached "
                         f"({', '.join(attached)}); they are not managed by this stack: remove them first"
@@ -609,6 +605,21 @@ def _duration_ns(value: str | None) -> int | None:
         if value.endswith(suffix):
             return int(float(value[: -len(suffix)]) * units[suffix])
     return int(value)
+
+
+def _stale_endpoint(name: str, exc: docker_errors.APIError) -> ProviderError:
+    """A network no container is attached to, that Docker will not remove.
+
+    Docker still counts an endpoint: a swarm overlay whose endpoints on other
+    engines linger (after OVERLAY_SETTLE_SECONDS), or libnetwork's endpoint
+    count left wrong (moby#42119; dockerd logs "Fixing inconsistent endpoint_cnt"
+    when it restarts; seen here on bridges after parallel container removals).
+    """
+    return ProviderError(
+        f"network {name}: {_explain(exc)}, and no container is attached: run the same "
+        "command again; if it fails the same way, Docker kept a stale endpoint: restart "
+        "that engine (for the one replicator started: `replicator engine stop`, then "
+        "`replicator engine start`) and run it again")
 
 
 def _explain(exc: docker_errors.APIError) -> str:

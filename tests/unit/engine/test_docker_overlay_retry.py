@@ -110,3 +110,26 @@ def test_an_endpoint_that_never_goes_says_how_to_recover(
     text = str(info.value)
     assert "e-itl-lan" in text and "no container is attached" in text
     assert "replicator engine stop" in text and api.removals > 1
+
+
+class _FakeOrphanApi(_FakeNetworkApi):
+    """A network of this stack left by an earlier run (an orphan), with no container attached."""
+
+    def networks(self, names: list[str]) -> list[dict[str, Any]]:
+        return [{"Name": names[0], "Id": "nid"}]
+
+    def inspect_network(self, id_: str) -> dict[str, Any]:
+        return {"Containers": self.attached, "Labels": {
+            docker_provider.STACK_LABEL: "e-ctoc", docker_provider.EDITION_LABEL: "e"}}
+
+
+def test_an_orphan_network_with_a_stale_endpoint_says_how_to_recover(
+        provider: DockerProvider) -> None:
+    """The next `up` finds what a failed `down` left: the same advice, not Docker's bare error."""
+    api = _FakeOrphanApi(busy=10**9, attached={})
+    provider._api = api  # type: ignore[assignment]
+    with pytest.raises(docker_provider.ProviderError) as info:
+        provider.remove_orphan(docker_provider.NETWORK, "e-wan-monitoring--ovr", "e-ctoc")
+    text = str(info.value)
+    assert "e-wan-monitoring--ovr" in text and "no container is attached" in text
+    assert "replicator engine stop" in text and api.removals == 1
