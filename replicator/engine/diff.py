@@ -171,13 +171,15 @@ def diff_inputs(
     replace_on_changes: list[str] | None = None,
     provider_changed: bool = False,
     drift: str = "",
+    drift_update: bool = False,
     delete_before_replace: bool = False,
 ) -> DiffResult:
     """Decide the step for one custom resource.
 
     `new_inputs` must already have `ignoreChanges` applied. `drift` names a
     difference found by refresh that the inputs cannot show (a stopped
-    container): it forces a replacement.
+    container): it forces a replacement, or an update where the provider's
+    update puts the object back as declared (`drift_update`).
     """
     if old_inputs is None:
         return DiffResult(Op.CREATE)
@@ -198,6 +200,8 @@ def diff_inputs(
     if replace_keys:
         return DiffResult(Op.REPLACE, tuple(changed), tuple(sorted(replace_keys)),
                           drift, delete_before_replace)
+    if drift and drift_update:
+        return DiffResult(Op.UPDATE, tuple(changed), (), drift)
     if drift:
         return DiffResult(Op.REPLACE, tuple(changed), (), drift, delete_before_replace)
     if changed:

@@ -166,7 +166,8 @@ class StepGenerator:
             old.inputs if old else None, reg.inputs, reg.provider.schema(goal.type),
             replace_on_changes=goal.replace_on_changes,
             provider_changed=bool(old and old.provider and old.provider != reg.provider_ref),
-            drift=drift, delete_before_replace=goal.delete_before_replace)
+            drift=drift, drift_update=bool(drift) and reg.provider.repairs_drift(goal.type),
+            delete_before_replace=goal.delete_before_replace)
 
     @staticmethod
     def wants_read(reg: Registration, diff: DiffResult) -> bool:

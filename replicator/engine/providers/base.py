@@ -52,6 +52,10 @@ class ResourceProvider(Protocol):
     # tag): the engine reads them before deciding that nothing changed.
     def refreshes_on_diff(self, type_: str) -> bool: ...
 
+    # Types an update puts back as declared after drift seen by refresh (a swarm
+    # service scaled by hand): the engine updates them; any other drift replaces.
+    def repairs_drift(self, type_: str) -> bool: ...
+
     # The property the engine fills with `<name>-<hex>` when the program leaves it out.
     def autoname_property(self, type_: str) -> str | None: ...
 

@@ -586,6 +586,11 @@ class DockerProvider:
         """An image is looked up again on every run: a rebuilt image updates its id."""
         return type_ == REMOTE_IMAGE
 
+    def repairs_drift(self, type_: str) -> bool:
+        """A service's update sends its whole declared spec: a hand-made scale is undone in
+        place, its tasks kept. A stopped container or a lost attachment needs a new one."""
+        return type_ == swarm.SERVICE
+
 
 def _network_data(info: dict[str, Any]) -> list[dict[str, Any]]:
     networks = (info.get("NetworkSettings") or {}).get("Networks") or {}

@@ -144,6 +144,16 @@ def test_a_service_with_a_secret_and_a_config_on_a_swarm_manager(
     state = (ws.backend / ".pulumi" / "stacks" / "swarm" / "dev.json").read_text()
     assert rotated not in state and base64.b64encode(rotated.encode()).decode() not in state
 
+    # Scaled by hand, seen by refresh: an update puts the declared 3 back (no replacement).
+    service = client.services.get(str(out["serviceName"]))
+    service_id = service.id
+    assert service.scale(5)
+    ws.cli("refresh", "--cwd", str(path), "dev", "--yes")
+    assert ws.up(path) == {"update": 1, "same": 3}
+    service = client.services.get(str(out["serviceName"]))
+    assert service.id == service_id and service.attrs["Spec"]["Mode"] == {
+        "Replicated": {"Replicas": 3}}
+
     ws.cli("down", "--cwd", str(path), "dev", "--yes")
     assert _swarm_objects(client, ws.owner) == []
     print(f"swarm lifecycle: {time.monotonic() - started:.1f} s")

@@ -127,6 +127,9 @@ class FakeProvider:
     def refreshes_on_diff(self, type_: str) -> bool:
         return False
 
+    def repairs_drift(self, type_: str) -> bool:
+        return False
+
     def preview_outputs(self, type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {**inputs, "id": UNKNOWN, "computed": UNKNOWN}
 

@@ -281,3 +281,11 @@ def test_drift_of_a_service_scaled_by_hand() -> None:
     assert swarm.Swarm.drift(swarm.SERVICE, {"global": False, "replicas": 5}, declared) == \
         "service runs 5 replicas, declared 2"
     assert swarm.Swarm.drift(swarm.SECRET, {}, {}) == ""
+
+
+def test_a_service_scaled_by_hand_is_put_back_by_an_update_not_replaced() -> None:
+    from replicator.engine.providers.docker import CONTAINER, DockerProvider
+
+    provider = DockerProvider("unix:///nonexistent/docker.sock")
+    assert provider.repairs_drift(swarm.SERVICE)
+    assert not provider.repairs_drift(swarm.SECRET) and not provider.repairs_drift(CONTAINER)

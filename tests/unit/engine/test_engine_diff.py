@@ -206,6 +206,17 @@ def test_drift_turns_an_update_into_a_replace() -> None:
     assert result.changed == ("restart",)
 
 
+def test_drift_a_provider_repairs_in_place_is_an_update_with_its_reason() -> None:
+    reason = "service runs 5 replicas, declared 2"
+    result = diff_inputs(container(), container(), CONTAINER_SCHEMA, drift=reason,
+                         drift_update=True)
+    assert result.op == Op.UPDATE and result.reason == reason
+    assert reason in result.describe()
+    # A key only a replacement can change still replaces, drift or not.
+    assert diff_inputs(container(), container(image="b"), CONTAINER_SCHEMA, drift=reason,
+                       drift_update=True).op == Op.REPLACE
+
+
 def test_unknown_in_new_inputs_counts_as_changed() -> None:
     # Preview: an image id not known yet must not show the container as unchanged.
     result = diff_inputs(container(), container(image=UNKNOWN), CONTAINER_SCHEMA)
