@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL, MAX_PARALLEL
 from replicator.errors import InputError
 from replicator.inputs.ansible import Strategy
 
@@ -52,7 +53,7 @@ class DeployOptions(Options):
     cwd: Path | None = None  # any Python Pulumi project (as `pulumi --cwd`)
     backend_url: str | None = None  # with cwd: the file backend of its state
     engine: Engine = "auto"
-    parallel: int = Field(default=8, ge=1, le=64)
+    parallel: int = Field(default=DEFAULT_PARALLEL, ge=1, le=MAX_PARALLEL)
     refresh: bool = False  # refresh the state from Docker before the verb
 
     @model_validator(mode="after")
@@ -109,7 +110,7 @@ class ReplicateOptions(Options):
     forks: int | None = Field(default=None, ge=1, le=64)
     strategy: Strategy = "mitogen"
     engine: Engine = "auto"
-    parallel: int = Field(default=8, ge=1, le=64)
+    parallel: int = Field(default=DEFAULT_PARALLEL, ge=1, le=MAX_PARALLEL)
     verify_output: Path | None = None
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.errors import InputError
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -24,7 +25,7 @@ class Targets:
 
 
 def resolve(stack: str | None, edition: str | None, *, cwd: Path | None, engine: str,
-            backend_url: str | None = None, parallel: int = 8,
+            backend_url: str | None = None, parallel: int = DEFAULT_PARALLEL,
             root: Path | None = None) -> Targets:
     """`root`: this project's directory (default: found from the working directory)."""
     if cwd is None:
@@ -41,7 +42,7 @@ def resolve(stack: str | None, edition: str | None, *, cwd: Path | None, engine:
     return Targets(runner, [name])
 
 
-def project_runner(cwd: Path, backend_url: str | None, *, parallel: int = 8) -> Any:
+def project_runner(cwd: Path, backend_url: str | None, *, parallel: int = DEFAULT_PARALLEL) -> Any:
     from replicator.engine import StackRunner
     from replicator.engine.backend import Backend
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL, MAX_PARALLEL
 from replicator import api
 from replicator.api import DeployOptions, DeployResult
 from replicator.api.options import Engine, OutputsOptions, StatusOptions, Verb
@@ -27,7 +28,7 @@ err = Console(stderr=True)
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Skip the confirmation prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON result on stdout.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto | embedded | pulumi.")]
-ParallelOpt = Annotated[int, typer.Option("--parallel", "-p", min=1, max=64,
+ParallelOpt = Annotated[int, typer.Option("--parallel", "-p", min=1, max=MAX_PARALLEL,
                                           help="Resource operations in parallel.")]
 ShowSameOpt = Annotated[bool, typer.Option("--show-same", help="Also list unchanged resources.")]
 
@@ -63,7 +64,7 @@ def _exit_for(result: DeployResult) -> None:
 
 @app.command()
 def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt = False,
-            engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
+            engine: EngineOpt = "auto", parallel: ParallelOpt = DEFAULT_PARALLEL,
             show_same: ShowSameOpt = False, cwd: CwdOpt = None,
             backend_url: BackendUrlOpt = None) -> None:
     """Show what `up` would do, resource by resource, changing nothing."""
@@ -75,7 +76,7 @@ def preview(stack: StackArg = None, edition: EditionOpt = None, json_: JsonOpt =
 def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
        json_: JsonOpt = False, refresh: Annotated[bool, typer.Option(
            "--refresh", help="Refresh the state from Docker before updating.")] = False,
-       engine: EngineOpt = "auto", parallel: ParallelOpt = 8, show_same: ShowSameOpt = False,
+       engine: EngineOpt = "auto", parallel: ParallelOpt = DEFAULT_PARALLEL, show_same: ShowSameOpt = False,
        cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Create or update the stack's Docker objects to match the program."""
     options = _options("up", stack, edition, cwd, engine, backend_url, parallel, refresh=refresh)
@@ -92,7 +93,7 @@ def up(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
 
 @app.command(name="down")
 def down(stack: StackArg = None, edition: EditionOpt = None, yes: YesOpt = False,
-         json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = 8,
+         json_: JsonOpt = False, engine: EngineOpt = "auto", parallel: ParallelOpt = DEFAULT_PARALLEL,
          cwd: CwdOpt = None, backend_url: BackendUrlOpt = None) -> None:
     """Delete every Docker object of the stack (`pulumi destroy`)."""
     options = _options("destroy", stack, edition, cwd, engine, backend_url, parallel)

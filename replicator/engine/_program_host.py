@@ -17,6 +17,7 @@ import runpy
 import sys
 import traceback
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.engine.host_protocol import MISSING_CONFIG_MARKER
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--monitor", required=True)
     ap.add_argument("--engine", required=True)
     ap.add_argument("--dry-run", action="store_true")
-    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL)
     ap.add_argument("--pwd", required=True)
     ap.add_argument("program")
     args = ap.parse_args(argv)

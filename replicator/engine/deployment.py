@@ -19,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.docker_client import DockerTimeoutError
 from replicator.engine import urn as urns
 from replicator.engine.diff import Op
@@ -55,7 +56,7 @@ class Deployment:
         mode: Mode,
         sink: EventSink,
         read_stack_outputs: StackOutputsReader | None = None,
-        parallel: int = 8,
+        parallel: int = DEFAULT_PARALLEL,
         config: dict[str, str] | None = None,
         program_dir: Path | None = None,
     ) -> None:

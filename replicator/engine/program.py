@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.engine.host_protocol import MISSING_CONFIG_MARKER
 from replicator.engine.deployment import Deployment
 from replicator.engine.events import Diagnostic
@@ -43,7 +44,7 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     preview: bool,
-    parallel: int = 8,
+    parallel: int = DEFAULT_PARALLEL,
 ) -> ProgramResult:
     with MonitorServer(deployment) as server:
         env = dict(os.environ)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.engine.backend import Backend, parse_stack_reference
 from replicator.engine.deployment import Deployment, Mode, StepFailed
 from replicator.engine.events import Diagnostic, EventSink, FanOutSink, RecordingSink, Step
@@ -63,7 +64,7 @@ class RunResult:
 class StackRunner:
     """Runs verbs on the stacks of one project with the embedded engine."""
 
-    def __init__(self, project_root: Path, workdir: Path, *, parallel: int = 8,
+    def __init__(self, project_root: Path, workdir: Path, *, parallel: int = DEFAULT_PARALLEL,
                  backend: Backend | None = None, new_stacks: bool = False) -> None:
         self.project = Project.load(project_root)
         self.workdir = workdir

@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from replicator.inputs.deploy import DEFAULT_PARALLEL
 from replicator.engine.runner import StackRunner
 from replicator.errors import EngineUnavailableError, InputError
 
 ENGINES = ("auto", "embedded", "pulumi")
 
 
-def select_backend(engine: str, project_root: Path, workdir: Path, *, parallel: int = 8):
+def select_backend(engine: str, project_root: Path, workdir: Path, *, parallel: int = DEFAULT_PARALLEL):
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}", path="--engine", fix=f"use one of: {', '.join(ENGINES)}")
     has_cli = shutil.which("pulumi") is not None

@@ -203,7 +203,7 @@ def test_hosts_up_of_an_unknown_edition_names_the_flag() -> None:
 
 def test_options_are_frozen_with_defaults() -> None:
     options = DeployOptions(verb="up", edition="paris2024")
-    assert (options.engine, options.parallel, options.refresh) == ("auto", 8, False)
+    assert (options.engine, options.parallel, options.refresh) == ("auto", 16, False)
     with pytest.raises(Exception):
         options.verb = "destroy"  # type: ignore[misc]  # the point: frozen
     assert options.model_copy(update={"verb": "preview"}).verb == "preview"
