@@ -21,6 +21,8 @@ DEFAULT_OPTIONS = {
     "deliver_batch": 500,        # distributor: messages per POST /odf/deliver
     "deliver_linger": 0.01,      # distributor: wait up to this (s) to fill a small batch
     "ovr_connections": 64,       # ovr: concurrent connections to the distributor
+    "ovr_batch": 100,            # ovr: most messages per POST /odf/messages/batch (1: none)
+    "ovr_batch_connections": 4,  # ovr: concurrent batch requests to the distributor
     "segment_bytes": 64 * 1024 * 1024,  # distributor: log segment size
     "sqlite_synchronous": "FULL",  # consumers: FULL (fsync per commit) or NORMAL
     "max_records": 500_000,      # log-collector, security-events: rows kept
