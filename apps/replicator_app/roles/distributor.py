@@ -2,10 +2,11 @@
 
 ``POST /odf/messages`` checks the key (401), validates the message (400, nothing
 stored), appends it to the durable queue (SQLite WAL, ``odf_queue.py``) and
-answers 200 only once it is committed. One delivery loop per consumer reads the
-queue from that consumer's delivered offset and POSTs batches to
-``<consumer>/odf/deliver``, retried until it answers 200; offsets are committed
-a few times a second, so after a crash or restart delivery
+answers 200 only once it is committed. ``POST /odf/messages/batch`` does the same
+for many messages in one request (one transaction, one result per message). One
+delivery loop per consumer reads the queue from that consumer's delivered offset
+and POSTs batches to ``<consumer>/odf/deliver``, retried until it answers 200;
+offsets are committed a few times a second, so after a crash or restart delivery
 resumes where it stopped (the few messages sent again are deduplicated by the
 consumers on identity+Version).
 """

@@ -6,8 +6,9 @@ produces the venue's own realistic traffic at a given rate for a bounded count.
 Every message carries ``X-ODF-Sent-At`` (when the venue produced it) so that the
 consumers can measure venue-to-consumer latency.
 
-Messages go out over a pool of connections; versions of one identity are sent
-one after the other, so they reach the distributor in order.
+Messages go out in batches (what is queued when a sender is free, one request to
+``/odf/messages/batch``, acknowledged message by message); versions of one
+identity are sent one after the other, so they reach the distributor in order.
 """
 
 from __future__ import annotations
