@@ -52,7 +52,7 @@ class Forwarder:
     def __init__(self, role: Role, url: str, *, connections: int = 64,
                  retry_seconds: float = 30.0, backoff_max: float = 1.0,
                  target: str = "odf-distributor", batch: int = 1,
-                 batch_connections: int = 4, batch_bytes: int = BATCH_BYTES):
+                 batch_connections: int = 2, batch_bytes: int = BATCH_BYTES):
         self.role = role
         self.url = url
         self.batch_url = url.rstrip("/") + "/batch"
