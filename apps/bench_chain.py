@@ -88,7 +88,8 @@ class Chain:
     """The five roles of the chain as local processes (stopped by pid)."""
 
     def __init__(self, root: Path, python: str = sys.executable, connections: int = 64,
-                 synchronous: str = "FULL", linger: float | None = None, venues: int = 1):
+                 synchronous: str = "FULL", linger: float | None = None, venues: int = 1,
+                 options: dict[str, Any] | None = None):
         self.root = root
         self.python = python
         self.key = secrets.token_hex(16)
@@ -100,10 +101,11 @@ class Chain:
         self.connections = connections
         self.synchronous = synchronous
         self.linger = linger
+        self.options = options or {}
 
     def config(self, role: str) -> Path:
         options: dict[str, Any] = {"ovr_connections": self.connections,
-                                   "sqlite_synchronous": self.synchronous}
+                                   "sqlite_synchronous": self.synchronous, **self.options}
         cfg: dict[str, Any] = {"edition": "paris2024", "competition_code": "OG2024", "site": "itl",
                "service": role, "role": "ovr" if role in self.venues else role,
                "version": "bench", "listen": {"host": "127.0.0.1", "port": self.ports[role]},
@@ -204,6 +206,7 @@ def generate(chain: Chain, seconds: float, rate: float) -> tuple[int, dict[str, 
              "seconds": max(a["seconds"] for a in answers),
              "send_seconds": max(a["send_seconds"] for a in answers),
              "retries": sum(a["retries"] for a in answers),
+             "requests": sum(a.get("requests", 0) for a in answers),
              "behind_schedule_ms": {k: max(a["behind_schedule_ms"][k] for a in answers)
                                     for k in ("p99", "max")}}
     total["rate"] = round(total["sent"] / total["seconds"], 1) if total["seconds"] else 0.0
@@ -211,9 +214,10 @@ def generate(chain: Chain, seconds: float, rate: float) -> tuple[int, dict[str, 
 
 
 def run(seconds: float, rate: float, python: str, connections: int, synchronous: str,
-        keep: bool, linger: float | None = None, venues: int = 1) -> dict:
+        keep: bool, linger: float | None = None, venues: int = 1,
+        options: dict[str, Any] | None = None) -> dict:
     root = Path(tempfile.mkdtemp(prefix="bench-chain-"))
-    chain = Chain(root, python, connections, synchronous, linger, venues)
+    chain = Chain(root, python, connections, synchronous, linger, venues, options)
     try:
         chain.start_all()
         before = chain.distinct()
@@ -242,6 +246,7 @@ def run(seconds: float, rate: float, python: str, connections: int, synchronous:
             "sent": gen["sent"], "failed": gen["failed"], "seconds": gen["seconds"],
             "send_seconds": gen["send_seconds"], "msgs_per_s": gen["rate"],
             "behind_schedule_ms": gen["behind_schedule_ms"], "retries": gen["retries"],
+            "requests": gen["requests"],
             "drained_after_s": round(drained, 2),
             "lost": {c: gen["sent"] - got[c] for c in CONSUMERS},
             "latency_ms": latency,
@@ -277,7 +282,9 @@ def print_run(result: dict, rate: float, seconds: float) -> None:
           f"{result['send_seconds']} s, last acknowledged at {result['seconds']} s: "
           f"{result['msgs_per_s']} msgs/s acknowledged; sender behind schedule p99 "
           f"{behind['p99']} ms, max {behind['max']} ms; all delivered after "
-          f"{result['drained_after_s']} s; retries {result['retries']}")
+          f"{result['drained_after_s']} s; retries {result['retries']}; requests to the "
+          f"distributor {result['requests']} ("
+          f"{result['sent'] / max(1, result['requests']):.1f} messages each)")
     print("  latency is measured from each message's due time (start + i/rate) to the "
           "consumer's commit")
     for c, lat in result["latency_ms"].items():
@@ -307,7 +314,7 @@ def knee(args: argparse.Namespace) -> int:
     rows, best = [], 0.0
     for rate in KNEE_RATES:
         result = run(args.seconds, rate, args.python, args.connections, args.synchronous,
-                     False, args.linger, args.venues)
+                     False, args.linger, args.venues, options(args))
         absorbed, ok = met(result)
         wrs = result["latency_ms"]["wrs"]
         rows.append((rate, result["msgs_per_s"], wrs["p50_ms"], wrs["p99_ms"],
@@ -326,6 +333,20 @@ def knee(args: argparse.Namespace) -> int:
     return 0 if best >= 1000 else 1
 
 
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    """--option NAME=VALUE pairs (VALUE as JSON when it parses, else a string)."""
+    out: dict[str, Any] = {}
+    for pair in args.option:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--option wants NAME=VALUE, got {pair!r}")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -341,6 +362,9 @@ def main() -> int:
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
     parser.add_argument("--linger", type=float, default=None,
                         help="distributor deliver_linger, seconds (default: the role's)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="an app option for every role (docs/app-contract.md), e.g. "
+                             "ovr_batch=1 (one message per request); VALUE is read as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and logs")
     parser.add_argument("--knee", action="store_true",
                         help=f"step the rate through {', '.join(map(str, KNEE_RATES))} msg/s "
@@ -350,7 +374,7 @@ def main() -> int:
     if args.knee:
         return knee(args)
     result = run(args.seconds, args.rate, args.python, args.connections, args.synchronous,
-                 args.keep, args.linger, args.venues)
+                 args.keep, args.linger, args.venues, options(args))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -19,8 +19,10 @@ DEFAULT_OPTIONS = {
     "retry_backoff_max": 1.0,    # ovr -> distributor backoff cap, seconds
     "deliver_backoff_max": 2.0,  # distributor -> consumer backoff cap, seconds
     "deliver_batch": 500,        # distributor: messages per POST /odf/deliver
-    "deliver_linger": 0.01,      # distributor: wait up to this (s) to fill a small batch
+    "deliver_linger": 0.03,      # distributor: wait up to this (s) to fill a small batch
     "ovr_connections": 64,       # ovr: concurrent connections to the distributor
+    "ovr_batch": 100,            # ovr: most messages per POST /odf/messages/batch (1: none)
+    "ovr_batch_connections": 2,  # ovr: concurrent batch requests to the distributor
     "segment_bytes": 64 * 1024 * 1024,  # distributor: log segment size
     "sqlite_synchronous": "FULL",  # consumers: FULL (fsync per commit) or NORMAL
     "max_records": 500_000,      # log-collector, security-events: rows kept

@@ -116,22 +116,32 @@ class OdfQueue:
 
     async def append(self, payload: bytes, sent_at: float) -> int:
         """Append one message; returns its seq once it is committed."""
+        return (await self.append_many([(payload, sent_at)]))[0]
+
+    async def append_many(self, messages: list[tuple[bytes, float]]) -> list[int]:
+        """Append (payload, sent_at) messages in order, in one transaction: all of
+        them are committed or none; returns their seqs once they are committed."""
         if self.error:
             raise OSError(self.error)
-        seq = self.written_seq + 1
-        record = Record(seq, sent_at, time.time(), payload)
-        self.written_seq = seq
-        self._cache.append(record)
+        if not messages:
+            return []
+        now = time.time()
+        first = self.written_seq + 1
+        records = [Record(first + i, sent_at, now, payload)
+                   for i, (payload, sent_at) in enumerate(messages)]
+        self.written_seq = records[-1].seq
+        self._cache.extend(records)
         if len(self._cache) > 2 * self.cache_records:
-            del self._cache[:self.cache_records]
-            self._cache_first += self.cache_records
+            cut = len(self._cache) - self.cache_records
+            del self._cache[:cut]
+            self._cache_first += cut
         assert self._loop is not None
         future = self._loop.create_future()
-        self._waiters.append((seq, future))
-        self._pending.append(("append", record))
+        self._waiters.append((self.written_seq, future))
+        self._pending.append(("append", records))
         self._wake.set()
         await future
-        return seq
+        return [record.seq for record in records]
 
     def save_offsets(self, offsets: dict[str, int]) -> None:
         """Record consumers' delivered offsets (committed with the next group)."""
@@ -169,7 +179,7 @@ class OdfQueue:
         while self._pending:
             kind, item = self._pending.popleft()
             if kind == "append":
-                rows.append(item)
+                rows.extend(item)
             elif kind == "offsets":
                 offsets = item
             else:

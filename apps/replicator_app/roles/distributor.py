@@ -2,10 +2,11 @@
 
 ``POST /odf/messages`` checks the key (401), validates the message (400, nothing
 stored), appends it to the durable queue (SQLite WAL, ``odf_queue.py``) and
-answers 200 only once it is committed. One delivery loop per consumer reads the
-queue from that consumer's delivered offset and POSTs batches to
-``<consumer>/odf/deliver``, retried until it answers 200; offsets are committed
-a few times a second, so after a crash or restart delivery
+answers 200 only once it is committed. ``POST /odf/messages/batch`` does the same
+for many messages in one request (one transaction, one result per message). One
+delivery loop per consumer reads the queue from that consumer's delivered offset
+and POSTs batches to ``<consumer>/odf/deliver``, retried until it answers 200;
+offsets are committed a few times a second, so after a crash or restart delivery
 resumes where it stopped (the few messages sent again are deduplicated by the
 consumers on identity+Version).
 """
@@ -26,6 +27,8 @@ from ..retry import RetryCallState, last_result, until_done
 from .base import Role
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000  # messages in one POST /odf/messages/batch
 
 
 class ConsumerLink:
@@ -58,6 +61,7 @@ class DistributorRole(Role):
     def routes(self, router):
         super().routes(router)
         router.add("POST", "/odf/messages", self.intake)
+        router.add("POST", "/odf/messages/batch", self.intake_batch)
         router.add("GET", "/odf/status", self.status)
         router.add("GET", "/odf/messages", self.recent)
 
@@ -91,25 +95,87 @@ class DistributorRole(Role):
         self.require_key(request)
         try:
             body = odf.decode_body(request.body)
+        except odf.OdfError as exc:
+            self.metrics.inc("odf_messages_rejected_total", reason="invalid")
+            raise HttpError(400, str(exc)) from None
+        header = self._check(body)
+        if isinstance(header, HttpError):
+            raise header
+        try:
+            seq = await self.queue.append(body, _sent_at(request))
+        except OSError as exc:
+            raise HttpError(503, f"cannot store the message: {exc}") from None
+        self._received([header])
+        return json_response({"status": "stored", "seq": seq, "version": header.version})
+
+    async def intake_batch(self, request: Request) -> Response:
+        """Up to MAX_BATCH messages in one request, each checked on its own: the valid
+        ones are committed in one transaction, then every message gets its own answer
+        (status 200 with its seq, or 400 naming the problem), in the request's order.
+        A 503 (nothing stored) if the queue cannot be written."""
+        self.require_key(request)
+        messages = _batch_messages(request)
+        now = time.time()
+        results: list[dict] = []
+        valid: list[tuple[bytes, float]] = []
+        headers: list[odf.Header] = []
+        for i, message in enumerate(messages):
+            body = b""
+            header: odf.Header | HttpError
+            if not isinstance(message, dict) or not isinstance(message.get("xml"), str):
+                self.metrics.inc("odf_messages_rejected_total", reason="invalid")
+                header = HttpError(400, 'each message is {"xml": "<OdfBody ...", "sent_at": '
+                                        '<epoch s>}')
+            else:
+                try:
+                    body = message["xml"].encode("utf-8")
+                except UnicodeEncodeError:
+                    self.metrics.inc("odf_messages_rejected_total", reason="encoding")
+                    header = HttpError(400, "ODF messages must be UTF-8")
+                else:
+                    header = self._check(body)
+            if isinstance(header, HttpError):
+                results.append({"index": i, "status": header.status, "error": header.message})
+                continue
+            results.append({"index": i, "status": 200, "version": header.version})
+            valid.append((body, _float(message.get("sent_at")) or now))
+            headers.append(header)
+        try:
+            seqs = await self.queue.append_many(valid)
+        except OSError as exc:
+            raise HttpError(503, f"cannot store the messages: {exc}") from None
+        stored = iter(seqs)
+        for result in results:
+            if result["status"] == 200:
+                result["seq"] = next(stored)
+        self._received(headers)
+        return json_response({"stored": len(seqs), "rejected": len(results) - len(seqs),
+                              "results": results})
+
+    def _check(self, body: bytes) -> odf.Header | HttpError:
+        """The header of one (inflated) message, or the 400 that refuses it."""
+        try:
             header = odf.parse(body, full=True)
             body.decode("utf-8")
         except UnicodeDecodeError:
             self.metrics.inc("odf_messages_rejected_total", reason="encoding")
-            raise HttpError(400, "ODF messages must be UTF-8") from None
+            return HttpError(400, "ODF messages must be UTF-8")
         except odf.OdfError as exc:
             self.metrics.inc("odf_messages_rejected_total", reason="invalid")
-            raise HttpError(400, str(exc)) from None
-        sent_at = _sent_at(request)
-        try:
-            seq = await self.queue.append(body, sent_at)
-        except OSError as exc:
-            raise HttpError(503, f"cannot store the message: {exc}") from None
-        self.metrics.inc("odf_messages_received_total")
-        source = self.sources.setdefault(header["Source"], {"messages": 0})
-        source.update(messages=source["messages"] + 1, last_document=header.document_code,
-                      last_type=header.document_type, last_version=header.version,
-                      last_at=time.time())
-        return json_response({"status": "stored", "seq": seq, "version": header.version})
+            return HttpError(400, str(exc))
+        return header
+
+    def _received(self, headers: list[odf.Header]) -> None:
+        """Count messages just stored, per source."""
+        if not headers:
+            return
+        self.metrics.inc("odf_messages_received_total", len(headers))
+        now = time.time()
+        for header in headers:
+            source = self.sources.setdefault(header["Source"], {"messages": 0})
+            source.update(messages=source["messages"] + 1, last_document=header.document_code,
+                          last_type=header.document_type, last_version=header.version,
+                          last_at=now)
 
     # -- fan-out
 
@@ -239,6 +305,30 @@ class DistributorRole(Role):
             out.append({"seq": record.seq, "sent_at": record.sent_at,
                         "received_at": record.received_at, **header.attrs})
         return json_response({"messages": out, "durable_seq": self.queue.durable_seq})
+
+
+def _batch_messages(request: Request) -> list:
+    """The messages of a batch body (JSON, plain or gzip), or a 400 for the request."""
+    try:
+        batch = json.loads(odf.decode_body(request.body))
+        messages = batch["messages"]
+    except (odf.OdfError, ValueError, KeyError, TypeError):
+        raise HttpError(400, 'a batch is {"messages": [{"xml": "<OdfBody ...", "sent_at": '
+                             '<epoch s>}, ...]} (JSON, plain or gzip)') from None
+    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH:
+        raise HttpError(400, f"a batch holds 1 to {MAX_BATCH} messages")
+    return messages
+
+
+def _float(raw: object) -> float | None:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+    return None
 
 
 def _sent_at(request: Request) -> float:

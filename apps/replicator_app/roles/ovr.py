@@ -6,8 +6,9 @@ produces the venue's own realistic traffic at a given rate for a bounded count.
 Every message carries ``X-ODF-Sent-At`` (when the venue produced it) so that the
 consumers can measure venue-to-consumer latency.
 
-Messages go out over a pool of connections; versions of one identity are sent
-one after the other, so they reach the distributor in order.
+Messages go out in batches (what is queued when a sender is free, one request to
+``/odf/messages/batch``, acknowledged message by message); versions of one
+identity are sent one after the other, so they reach the distributor in order.
 """
 
 from __future__ import annotations
@@ -32,31 +33,53 @@ MAX_COUNT = 1_000_000
 MAX_RATE = 10_000.0
 MAX_SECONDS = 3600.0
 MAX_OUTSTANDING = 10_000
+BATCH_BYTES = 1024 * 1024  # a batch stops growing past this much XML
 
 
 class Forwarder:
-    """Sends ODF messages to one URL over `connections` concurrent connections,
-    retrying each until 200 or a deadline. Versions of one identity are sent one
-    after the other, in order; different identities go in parallel."""
+    """Sends ODF messages to one URL, retrying each until 200 or a deadline. Versions
+    of one identity are sent one after the other, in order; different identities go
+    in parallel.
+
+    With `batch` > 1 (the distributor), each of `batch_connections` senders posts
+    whatever is queued when it is free, up to `batch` messages, as one request to
+    ``<url>/batch``: no waiting added, and under load one request carries many
+    messages (the HTTP exchange, not the message, is what costs CPU). The answer
+    acknowledges each message on its own, so each keeps its own retries and result.
+    A distributor without that endpoint (404/405) gets one message per request
+    over `connections` connections, as with `batch` = 1."""
 
     def __init__(self, role: Role, url: str, *, connections: int = 64,
                  retry_seconds: float = 30.0, backoff_max: float = 1.0,
-                 target: str = "odf-distributor"):
+                 target: str = "odf-distributor", batch: int = 1,
+                 batch_connections: int = 2, batch_bytes: int = BATCH_BYTES):
         self.role = role
         self.url = url
+        self.batch_url = url.rstrip("/") + "/batch"
         self.connections = max(1, connections)
+        self.batch = max(1, batch)
+        self.batch_connections = max(1, batch_connections)
+        self.batch_bytes = batch_bytes
         self.retry_seconds = retry_seconds
         self.backoff_max = backoff_max
         self.target = target
         self.ready: asyncio.Queue = asyncio.Queue()
         self.waiting: dict[str, collections.deque] = {}  # identity -> messages behind it
-        self.sent = self.failed = self.retries = 0
+        self.sent = self.failed = self.retries = self.requests = 0
         self.last_sent_at = 0.0
         self.last_error = ""
+        self.tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self.tasks = [self.role.spawn(self._worker(), f"send-{self.target}-{i}")
-                      for i in range(self.connections)]
+        if self.batch > 1:
+            self.tasks = [self.role.spawn(self._batch_worker(), f"batch-{self.target}-{i}")
+                          for i in range(self.batch_connections)]
+        else:
+            self._start_single()
+
+    def _start_single(self) -> None:
+        self.tasks += [self.role.spawn(self._worker(), f"send-{self.target}-{i}")
+                       for i in range(self.connections)]
 
     def stop(self) -> None:
         for task in self.tasks:
@@ -80,21 +103,138 @@ class Forwarder:
             behind.append(item)
         return future
 
+    def _finish(self, item: tuple, result: tuple[bool, int, str]) -> None:
+        """Report a message's result; the next version of its identity may go."""
+        identity, _, _, future = item
+        if not future.done():
+            future.set_result(result)
+        behind = self.waiting[identity]
+        if behind:
+            self.ready.put_nowait(behind.popleft())
+        else:
+            del self.waiting[identity]
+
     async def _worker(self) -> None:
         while True:
-            identity, xml, sent_at, future = await self.ready.get()
+            await self._single(await self.ready.get())
+
+    async def _batch_worker(self) -> None:
+        while self.batch > 1:
+            items = [await self.ready.get()]
+            size = len(items[0][1])
+            # What is queued now, up to the limits (no waiting for more); the queue
+            # holds one message per identity, so a batch never holds two versions of one.
+            while len(items) < self.batch and size < self.batch_bytes and not self.ready.empty():
+                items.append(self.ready.get_nowait())
+                size += len(items[-1][1])
             try:
-                result = await self._post(xml, sent_at)
-            except Exception as exc:  # a bug must not block this identity forever
-                log.exception("sending to %s failed", self.target)
-                result = self._done(False, 1, repr(exc))
-            if not future.done():
-                future.set_result(result)
-            behind = self.waiting[identity]
-            if behind:
-                self.ready.put_nowait(behind.popleft())
-            else:
-                del self.waiting[identity]
+                results = await self._post_batch(items)
+            except Exception as exc:  # a bug must not block these identities forever
+                log.exception("sending a batch to %s failed", self.target)
+                results = [self._done(False, 1, repr(exc)) for _ in items]
+            if any(result is None for result in results):  # no batch endpoint there
+                await asyncio.gather(*(self._single(item) for item, result
+                                       in zip(items, results) if result is None))
+            for item, result in zip(items, results):
+                if result is not None:
+                    self._finish(item, result)
+
+    async def _single(self, item: tuple) -> None:
+        """One message, one request (retried until acknowledged, refused or out of time)."""
+        try:
+            result = await self._post(item[1], item[2])
+        except Exception as exc:  # a bug must not block this identity forever
+            log.exception("sending to %s failed", self.target)
+            result = self._done(False, 1, repr(exc))
+        self._finish(item, result)
+
+    async def _post_batch(self, items: list[tuple]) -> list[tuple[bool, int, str] | None]:
+        """One request for `items` (the ones still unacknowledged are sent again, with
+        backoff, until each is acknowledged, refused or out of time). A result is None
+        for every message if the target has no batch endpoint."""
+        results: list[tuple[bool, int, str] | None] = [None] * len(items)
+        texts: list[str] = []
+        for i, item in enumerate(items):
+            try:
+                texts.append(item[1].decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append("")
+                results[i] = self._done(False, 0, "HTTP 400: ODF messages must be UTF-8")
+        pending = [i for i, result in enumerate(results) if result is None]
+        attempts = 0
+        unsupported = False
+
+        def settle(indexes: list[int], ok: bool, error: str) -> None:
+            for i in indexes:
+                results[i] = self._done(ok, attempts, error)
+
+        async def attempt() -> str:  # the last error ("" if none)
+            nonlocal attempts, pending, unsupported
+            key = self.role.config.api_key()
+            if not key:
+                settle(pending, False, "no ODF API key configured")
+                pending = []
+                return "no ODF API key configured"
+            attempts += 1
+            self.requests += 1
+            body = odf.gzip(json.dumps({"messages": [{"xml": texts[i], "sent_at": items[i][2]}
+                                                     for i in pending]}).encode())
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                       "X-API-KEY": key}
+            try:
+                response = await self.role.client.request("POST", self.batch_url, body,
+                                                          headers, timeout=10)
+            except ClientError as exc:
+                return str(exc)
+            if response.status in (404, 405):
+                unsupported = True
+                return f"HTTP {response.status}"
+            if response.status != 200:
+                error = (f"HTTP {response.status}: "
+                         f"{response.body[:300].decode(errors='replace')}")
+                if response.status in (400, 401, 403, 413):  # the request or key is wrong
+                    settle(pending, False, error)
+                    pending = []
+                return error
+            try:
+                answers = response.json()["results"]
+                statuses = [answer["status"] for answer in answers]
+                if len(statuses) != len(pending):
+                    raise ValueError(f"{len(statuses)} results for {len(pending)} messages")
+            except (ValueError, KeyError, TypeError) as exc:
+                return f"invalid batch answer: {exc}"
+            stored = [i for i, status in zip(pending, statuses) if status == 200]
+            settle(stored, True, "")
+            if stored:
+                self.role.metrics.inc("odf_messages_forwarded_total", len(stored),
+                                      target=self.target)
+            error, again = "", []
+            for i, answer, status in zip(pending, answers, statuses):
+                if status == 200:
+                    continue
+                error = f"HTTP {status}: {str(answer.get('error', ''))[:300]}"
+                if status in (400, 401, 403, 413):  # this message is wrong
+                    results[i] = self._done(False, attempts, error)
+                else:
+                    again.append(i)
+            pending = again
+            return error
+
+        def retrying(state: RetryCallState) -> None:
+            self._note_retry(last_result(state), len(pending))
+
+        error = await until_done(attempt, lambda _: not pending or unsupported,
+                                 first=0.05, cap=self.backoff_max,
+                                 deadline=self.retry_seconds, on_retry=retrying)
+        if unsupported:
+            log.warning("%s has no batch endpoint (%s): one message per request from now on",
+                        self.batch_url, error)
+            if self.batch > 1:
+                self.batch = 1
+                self._start_single()
+            return [None if i in pending else result for i, result in enumerate(results)]
+        settle(pending, False, error)  # out of time
+        return results
 
     async def _post(self, xml: bytes, sent_at: float) -> tuple[bool, int, str]:
         """One message, retried with backoff until 200, a refusal or the deadline."""
@@ -107,6 +247,7 @@ class Forwarder:
             if not key:
                 return False, "no ODF API key configured", True
             attempts += 1
+            self.requests += 1
             headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip",
                        "X-API-KEY": key, odf.SENT_AT_HEADER: f"{sent_at:.6f}"}
             try:
@@ -126,12 +267,15 @@ class Forwarder:
         return self._done(ok, attempts, error)
 
     def _retrying(self, state: RetryCallState) -> None:
-        error = last_result(state)[1]
+        self._note_retry(last_result(state)[1], 1)
+
+    def _note_retry(self, error: str, messages: int) -> None:
+        """`messages` are about to be sent again after `error`."""
         if error != self.last_error:
             log.warning("send to %s failed (retrying): %s", self.target, error)
         self.last_error = error
-        self.retries += 1
-        self.role.metrics.inc("odf_retries_total", target=self.target)
+        self.retries += messages
+        self.role.metrics.inc("odf_retries_total", messages, target=self.target)
 
     def _done(self, ok: bool, attempts: int, error: str) -> tuple[bool, int, str]:
         if ok:
@@ -198,6 +342,8 @@ class OvrRole(Role):
         distributor = config.peer("odf-distributor") or "http://odf-distributor-app:8080"
         self.forwarder = Forwarder(self, distributor + "/odf/messages",
                                    connections=int(config.option("ovr_connections")),
+                                   batch=int(config.option("ovr_batch")),
+                                   batch_connections=int(config.option("ovr_batch_connections")),
                                    retry_seconds=float(config.option("send_retry_seconds")),
                                    backoff_max=float(config.option("retry_backoff_max")))
         self.generating = 0
@@ -251,6 +397,7 @@ class OvrRole(Role):
         codes: list[str] = []
         behind: list[float] = []
         retries_before = self.forwarder.retries
+        requests_before = self.forwarder.requests
         self.generating += 1
         # A venue runs a few units at once; a load far above Games levels is spread
         # over more simultaneous units (each identity's versions stay in order).
@@ -286,6 +433,7 @@ class OvrRole(Role):
                          "behind_schedule_ms": {"p99": lag.get("p99_ms", 0.0),
                                                 "max": lag.get("max_ms", 0.0)},
                          "retries": self.forwarder.retries - retries_before,
+                         "requests": self.forwarder.requests - requests_before,
                          "document_codes": codes, "errors": errors,
                          "started_at": started_at, "finished_at": time.time()}
         return json_response(self.last_run)
@@ -296,6 +444,7 @@ class OvrRole(Role):
                               "disciplines": self.disciplines, "source": self.feed.source,
                               "distributor": f.url, "sent": f.sent, "failed": f.failed,
                               "retries": f.retries, "in_flight": f.in_flight,
+                              "requests": f.requests, "batch": f.batch,
                               "last_sent_at": f.last_sent_at, "last_error": f.last_error,
                               "generating": self.generating > 0, "last_run": self.last_run,
                               "schedule_units": len(self.schedule)})
