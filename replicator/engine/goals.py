@@ -10,10 +10,7 @@ from typing import Any
 
 from replicator.engine.diff import Op
 from replicator.engine.properties import (
-    contains_secret,
-    make_secret,
     mark_secret_paths,
-    reveal,
     secretise_like,
 )
 from replicator.engine.providers.base import ResourceProvider
@@ -84,7 +81,7 @@ class Registration:
         goal, old = self.goal, self.old
         return ResourceState(
             urn=self.urn, type=goal.type, custom=True, id=rid, parent=self.parent,
-            provider=self.provider_ref, inputs=_keep_secrets(self.inputs, goal.inputs),
+            provider=self.provider_ref, inputs=secretise_like(self.inputs, goal.inputs),  # a secret sent stays wrapped
             outputs=mark_secret_paths(secretise_like(outputs, goal.inputs),
                                       goal.additional_secret_outputs),
             dependencies=sorted(set(goal.dependencies)), protect=goal.protect,
@@ -96,11 +93,3 @@ class Registration:
             created=old.created if old and keep_created else _now(), modified=_now(),
         )
 
-
-def _keep_secrets(checked: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
-    """Inputs as stored: a property the program sent as a secret stays wrapped."""
-    result = dict(checked)
-    for key, value in original.items():
-        if key in result and contains_secret(value) and not contains_secret(result[key]):
-            result[key] = make_secret(reveal(result[key]))
-    return result
