@@ -265,8 +265,10 @@ class DistributorRole(Role):
                 self.queue.save_offsets(saved)
 
     async def _retention(self) -> None:
+        # Often, so each trim is small: the queue decides from sizes in memory and
+        # deletes at most TRIM_ROWS per transaction.
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(1)
             self.queue.trim()
 
     # -- views

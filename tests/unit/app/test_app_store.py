@@ -4,10 +4,13 @@ SQLite behind the in-memory tail, offsets, retention, reopen), the consumer stor
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 
 import pytest
 
 from replicator_app import odf
+from replicator_app import odf_queue
 from replicator_app.odf_queue import OdfQueue
 from replicator_app.store import ConsumerStore, JsonStore
 
@@ -39,6 +42,60 @@ def test_queue_group_commit_and_reads(tmp_path):
         assert queue.read(0, 1)[0].seq == queue.first_seq
         queue.close()
     run(main())
+
+
+def test_retention_deletes_in_small_transactions_and_resumes_after_a_reopen(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(odf_queue, "TRIM_ROWS", 7)
+
+    async def main(appends: int, offsets: dict[str, int]) -> tuple[int, int, list[int]]:
+        queue = OdfQueue(tmp_path / "q.sqlite3", retain_bytes=1000, cache_records=10)
+        queue.open(asyncio.get_running_loop())
+        for i in range(appends):
+            await queue.append(b"x" * (100 + i % 3), float(i))
+        commits = queue.commits
+        queue.save_offsets(offsets)
+        queue.trim()
+        await wait_until(lambda: queue.first_seq == expected_first(queue))
+        trimmed_in = queue.commits - commits
+        queue.close()
+        return queue.first_seq, trimmed_in, db_seqs(tmp_path / "q.sqlite3")
+
+    # 1..40 delivered to every consumer: the newest 1000 bytes of them are 32..40.
+    first, commits, seqs = run(main(60, {"wrs": 40, "cis": 55}))
+    assert first == 32 and seqs == list(range(32, 61))
+    assert commits >= 5  # 31 rows, at most 7 per transaction
+    # After a reopen the sizes come from the table: 32..58 delivered, 50..58 kept.
+    first, _, seqs = run(main(0, {"wrs": 58, "cis": 58}))
+    assert first == 50 and seqs == list(range(50, 61))
+
+
+def expected_first(queue: OdfQueue) -> int:
+    """The first seq that the SQL rule keeps: the newest retain_bytes of the delivered."""
+    delivered = min(queue.offsets.values())
+    kept = 0
+    for seq in range(delivered, 0, -1):
+        kept += 100 + (seq - 1) % 3
+        if kept > queue.retain_bytes:
+            return seq + 1
+    return 1
+
+
+def db_seqs(path) -> list[int]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [seq for (seq,) in conn.execute("SELECT seq FROM messages ORDER BY seq")]
+
+
+def test_retention_sizes_follow_the_lowest_offset_both_ways():
+    sizes = odf_queue._Sizes(10, [100] * 10)  # seqs 10..19
+    sizes.mark_delivered(15)
+    assert sizes.delivered_bytes == 600
+    sizes.mark_delivered(12)  # a new consumer starts lower: rows 13..15 are not everyone's
+    assert sizes.delivered_bytes == 300
+    assert sizes.cut(100, limit=1) == (11, True)
+    assert sizes.cut(100, limit=10) == (12, False)
+    sizes.mark_delivered(30)  # beyond the end: only the rows there are
+    assert sizes.delivered_bytes == 800 and not sizes.rest
 
 
 async def wait_until(predicate, timeout: float = 5.0) -> None:
