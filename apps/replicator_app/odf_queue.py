@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
-TRIM_ROWS = 1000  # rows deleted by retention in one transaction (~15 ms here)
+TRIM_ROWS = 250  # rows deleted by retention in one transaction (a few ms here)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (

@@ -3,7 +3,8 @@ other roles (the distributor's queue is ``odf_queue.py``).
 
 - ``ConsumerStore``: latest Version per ODF identity (+ every ``*_UPDATE``), a
   ``seen`` table of identity+Version for exactly-once effect, written by one
-  thread that commits whatever is pending as one transaction (group commit).
+  thread that commits whatever is pending as one transaction (group commit);
+  WAL checkpoints mostly on a thread of their own (``checkpoint.py``).
 - ``JsonStore``: collections of JSON documents in SQLite.
 """
 
@@ -20,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
+
+from .checkpoint import Checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,7 @@ class ConsumerStore:
         self._read.executescript(CONSUMER_SCHEMA)
         self._read_lock = threading.Lock()
         self._thread = threading.Thread(target=self._writer, name="consumer-store", daemon=True)
-        self._checkpointer = threading.Thread(target=self._checkpoints, name="checkpoint",
-                                              daemon=True)
-        self._stopping = threading.Event()
+        self._checkpointer = Checkpointer(self._connect)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0
 
@@ -82,20 +83,7 @@ class ConsumerStore:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
-        self._stopping.set()
-        self._checkpointer.join(timeout=10)
-
-    def _checkpoints(self, interval: float = 1.0) -> None:
-        """Copy the WAL into the database off the commit path (the writer has
-        wal_autocheckpoint off), so commits never wait for a checkpoint."""
-        conn = self._connect()
-        while not self._stopping.wait(interval):
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
-                log.exception("WAL checkpoint failed")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        conn.close()
+        self._checkpointer.stop()
 
     async def apply(self, messages: list[tuple]) -> Applied:
         """Persist (header, xml, sent_at) tuples; returns once committed."""
@@ -108,7 +96,6 @@ class ConsumerStore:
         loop = self._loop
         assert loop is not None  # start() sets it before starting this thread
         conn = self._connect()
-        conn.execute("PRAGMA wal_autocheckpoint=0")
         while True:
             item = self._queue.get()
             batch = [item]

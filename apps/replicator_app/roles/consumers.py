@@ -147,7 +147,7 @@ class ConsumerRole(Role):
             for i, message in enumerate(messages):
                 try:
                     xml = message["xml"]
-                    header = odf.parse(xml.encode("utf-8"), full=False)
+                    header = _header(message, xml)
                 except (KeyError, TypeError, AttributeError, odf.OdfError) as exc:
                     rejected.append({"index": i, "error": str(exc)})
                     continue
@@ -214,6 +214,17 @@ class ConsumerRole(Role):
         if doc is None:
             raise HttpError(404, f"no ODF document {code}")
         return doc, summarize(doc["xml"])
+
+
+def _header(message: dict, xml: str) -> odf.Header:
+    """A delivered message's header: the attributes the distributor parsed and sent
+    with it (``"header"``), else read from the XML's root tag."""
+    attrs = message.get("header")
+    if isinstance(attrs, dict) and all(isinstance(v, str) for v in attrs.values()):
+        return odf.Header(odf.validate(attrs))  # the same checks as the XML's header
+    if not isinstance(xml, str):
+        raise TypeError(f"xml must be a string, got {type(xml).__name__}")
+    return odf.parse(xml.encode("utf-8"), full=False)
 
 
 def _float(raw) -> float | None:
