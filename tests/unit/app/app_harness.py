@@ -13,7 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import zlib
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 APPS = Path(__file__).resolve().parents[3] / "apps"
@@ -38,6 +42,36 @@ class Reply:
 
     def __repr__(self) -> str:
         return f"Reply({self.status}, {self.body[:300]!r})"
+
+
+class StubServer:
+    """A peer role's stand-in in the test process, on a free loopback port:
+    `handle(path, body)` answers each POST (body inflated if gzip) as (status, JSON)."""
+
+    def __init__(self, handle: Callable[[str, bytes], tuple[int, object]]):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = zlib.decompress(body, 47)
+                status, answer = handle(self.path, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def http(method: str, url: str, body=None, headers: dict | None = None,

@@ -13,11 +13,9 @@ import re
 import sqlite3
 import threading
 import time
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from app_harness import CONSUMERS, distinct, free_port, http, start_chain, wait_for
+from app_harness import CONSUMERS, StubServer, distinct, http, start_chain, wait_for
 from replicator_app import odf
 from replicator_app.odf_queue import OdfQueue
 
@@ -209,37 +207,19 @@ class StubDistributor:
         self.received: list[tuple[str, list[int]]] = []  # (path, versions)
         self.seen: set[int] = set()
         self.lock = threading.Lock()
-        stub = self
+        self.stub = StubServer(self.answer)
+        self.url = self.stub.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = zlib.decompress(body, 47)
-                if self.path == "/odf/messages/batch":
-                    if not stub.batch:
-                        return self.answer(404, {"error": "no route"})
-                    versions = [odf.parse(m["xml"]).version for m in json.loads(body)["messages"]]
-                    stub.record(self.path, versions)
-                    return self.answer(200, {"results": [stub.result(v) for v in versions]})
-                version = odf.parse(body).version
-                stub.record(self.path, [version])
-                return self.answer(200, {"status": "stored", "seq": 1, "version": version})
-
-            def answer(self, status: int, obj: dict):
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, path: str, body: bytes) -> tuple[int, dict]:
+        if path == "/odf/messages/batch":
+            if not self.batch:
+                return 404, {"error": "no route"}
+            versions = [odf.parse(m["xml"]).version for m in json.loads(body)["messages"]]
+            self.record(path, versions)
+            return 200, {"results": [self.result(v) for v in versions]}
+        version = odf.parse(body).version
+        self.record(path, [version])
+        return 200, {"status": "stored", "seq": 1, "version": version}
 
     def record(self, path: str, versions: list[int]) -> None:
         with self.lock:
@@ -259,8 +239,7 @@ class StubDistributor:
         return sum(versions.count(version) for _, versions in self.received)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stub.close()
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ still reads the XML when a delivery has no header."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from app_harness import free_port, http, wait_for
+from app_harness import StubServer, http, wait_for
 from replicator_app import odf
 
 CODE = "SWMW400MIM------------FNL-000100--"
@@ -23,29 +21,16 @@ class CaptureConsumer:
 
     def __init__(self) -> None:
         self.messages: list[dict] = []
-        capture = self
+        self.stub = StubServer(self.answer)
+        self.url = self.stub.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                capture.messages.extend(body["messages"])
-                data = json.dumps({"accepted": len(body["messages"])}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, path: str, body: bytes) -> tuple[int, dict]:
+        messages = json.loads(body)["messages"]
+        self.messages.extend(messages)
+        return 200, {"accepted": len(messages)}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stub.close()
 
 
 @pytest.fixture
