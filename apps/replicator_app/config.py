@@ -23,6 +23,7 @@ DEFAULT_OPTIONS = {
     "ovr_connections": 64,       # ovr: concurrent connections to the distributor
     "ovr_batch": 100,            # ovr: most messages per POST /odf/messages/batch (1: none)
     "ovr_batch_connections": 2,  # ovr: concurrent batch requests to the distributor
+    "pace_tick": 0.02,           # ovr: /odf/generate wakes at most once per tick (s)
     "segment_bytes": 64 * 1024 * 1024,  # distributor: log segment size
     "sqlite_synchronous": "FULL",  # consumers: FULL (fsync per commit) or NORMAL
     "max_records": 500_000,      # log-collector, security-events: rows kept

@@ -312,18 +312,20 @@ def parse_load(body: dict) -> tuple[int, float, list[str] | None]:
     return count, rate, types
 
 
-async def paced(count: int, rate: float):
-    """Yield 0..count-1 at `rate` per second (bursts of what is due, no drift)."""
+async def paced(count: int, rate: float, tick: float = 0.0):
+    """Yield 0..count-1 at `rate` per second (bursts of what is due, no drift),
+    waking at most once per `tick` seconds (0: at each message's due time)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     i = 0
     while i < count:
-        due = min(count, int((loop.time() - start) * rate) + 1)
+        now = loop.time()
+        due = min(count, int((now - start) * rate) + 1)
         while i < due:
             yield i
             i += 1
         if i < count:
-            await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+            await asyncio.sleep(max(0.0, start + i / rate - now, tick))
 
 
 class OvrRole(Role):
@@ -406,7 +408,7 @@ class OvrRole(Role):
         started = time.monotonic()
         last_send = started
         try:
-            async for i in paced(count, rate):
+            async for i in paced(count, rate, float(self.config.option("pace_tick"))):
                 xml = self.feed.next(types)
                 code = self.feed.last_document_code
                 if len(codes) < 20 and code not in codes:

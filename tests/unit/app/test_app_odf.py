@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 
@@ -147,3 +148,29 @@ def test_venue_table_matches_the_topology():
     venues = {v.code: tuple(v.disciplines) for v in topology.venues}
     assert venues == odf.VENUES
     assert all(d in odf.DISCIPLINES for discs in venues.values() for d in discs)
+
+
+@pytest.mark.parametrize("tick", [0.0, 0.02])
+def test_paced_yields_each_message_not_before_its_due_time_waking_at_most_once_a_tick(tick):
+    from replicator_app.roles.ovr import paced
+
+    async def main() -> tuple[list[float], int]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        early: list[float] = []
+        wakes, last = 0, -1.0
+        async for i in paced(60, 200.0, tick):
+            now = loop.time() - start
+            if now - i / 200.0 < -1e-3:  # before its due time (1 ms of clock slack)
+                early.append(now - i / 200.0)
+            if now - last > 0.002:  # a burst is yielded within microseconds
+                wakes += 1
+            last = now
+        return early, wakes
+
+    early, wakes = asyncio.run(main())
+    assert early == []
+    if tick:  # 0.3 s of messages: the first burst, then one wake per tick at most
+        assert wakes <= 0.3 / tick + 2
+    else:  # a wake per message, 5 ms apart
+        assert wakes > 30
