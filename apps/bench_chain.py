@@ -21,6 +21,7 @@ prometheus-client, tenacity), no PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -52,10 +53,14 @@ VENUES = (("AQC", ["DIV", "SWA", "WPO"]), ("LDA", ["SWM"]), ("STA", ["ATH"]),
 KNEE_RATES = (500, 750, 900, 1000, 1250, 1500, 2000, 3000)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports: all held open until all are chosen (one at
+    a time, the kernel may hand the same port out twice, and two roles then collide)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def call(port: int, method: str, path: str, body=None, timeout: float = 10.0,
@@ -96,7 +101,8 @@ class Chain:
         (root / "odf_api_key").write_text(self.key)
         self.venues = {f"ovr-{code.lower()}": (code, disciplines)
                        for code, disciplines in VENUES[:venues]}
-        self.ports = {name: free_port() for name in ("odf-distributor", *self.venues, *CONSUMERS)}
+        names = ("odf-distributor", *self.venues, *CONSUMERS)
+        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.procs: dict[str, subprocess.Popen] = {}
         self.connections = connections
         self.synchronous = synchronous
