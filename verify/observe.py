@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -341,6 +342,20 @@ class Prober:
                 with self._lock:
                     for r in results:
                         self._results[(key[1], r.target.id)] = r
+
+    def confirm(self, batches: dict[tuple[str, str], list[ProbeTarget]],
+                suspect: Callable[[ProbeTarget, ProbeResult | None], bool],
+                pauses: Sequence[float], sleep: Callable[[float], None] = time.sleep) -> None:
+        """After each pause, probe again the targets whose answer `suspect` flags; stop
+        as soon as none is flagged (a healthy replica waits for nothing)."""
+        for pause in pauses:
+            suspects = {key: [t for t in targets if suspect(t, self.result(key[1], t.id))]
+                        for key, targets in batches.items()}
+            suspects = {key: targets for key, targets in suspects.items() if targets}
+            if not suspects:
+                return
+            sleep(pause)
+            self.run(suspects, again=True)
 
     def result(self, container: str, target_id: str) -> ProbeResult | None:
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from verify.conftest import fail_with, pair_probe_id
+from verify.conftest import CONFIRMED, fail_with, pair_probe_id
 
 pytestmark = pytest.mark.xdist_group("probes")
 
@@ -44,7 +44,7 @@ def test_isolated(isolation_pair, probes, observation, record):
     if probed == 0 and not problems:
         pytest.skip(f"{pair.name}: no running source container to probe from")
     if problems and any((s.name, pair_probe_id(pair)) in probes.repeated for s in pair.sources):
-        problems.append("seen on two probes 0.5 s apart")
+        problems.append(CONFIRMED)
     fail_with(f"undeclared path {pair.name}", problems)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from verify.conftest import fail_with, link_probe_id
+from verify.conftest import CONFIRMED, fail_with, link_probe_id
 
 pytestmark = pytest.mark.xdist_group("probes")
 
@@ -65,5 +65,5 @@ def test_link(expected_link, probes, observation, ctx, record):
                 problems.append(f"from {src.name}: tcp {link.target_alias}:{link.port} "
                                 f"({ip}) {state}")
     if problems and any((s.name, link_probe_id(link)) in probes.repeated for s in link.sources):
-        problems.append("seen on two probes 0.5 s apart")
+        problems.append(CONFIRMED)
     fail_with(link.name, problems)

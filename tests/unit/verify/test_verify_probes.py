@@ -76,6 +76,38 @@ def test_prober_batches_per_container_and_repeats_on_demand() -> None:
     assert calls[-1] == ["x"] and ("c1", "x") in prober.repeated
 
 
+def test_prober_confirms_a_failure_until_it_clears_or_the_pauses_run_out() -> None:
+    unresolved = {"resolved": [], "resolve_error": "Temporary failure", "connect": {}}
+    resolved = {"resolved": ["10.0.0.2"], "resolve_error": "", "connect": {"10.0.0.2:80": "open"}}
+    answers = {"x": resolved, "y": unresolved}
+    calls: list = []
+    prober = Prober(lambda host, name: FakeHost(answers, calls))
+    batches = {("h", "c1"): [ProbeTarget("x", "a", (), (80,)), ProbeTarget("y", "b", (), (80,))]}
+    prober.run(batches)
+
+    def suspect(target, result) -> bool:
+        return result is None or not result.resolved
+
+    slept: list[float] = []
+
+    def sleep(pause: float) -> None:  # the name resolves after the second pause
+        slept.append(pause)
+        if len(slept) == 2:
+            answers["y"] = resolved
+
+    prober.confirm(batches, suspect, (0.5, 1.5, 3.0), sleep)
+    assert slept == [0.5, 1.5] and calls == [["x", "y"], ["y"], ["y"]]
+    assert prober.result("c1", "y").resolved == ["10.0.0.2"]
+    answers["y"] = unresolved  # a real failure: every pause, then the last answer stands
+    prober.run(batches, again=True)
+    slept.clear()
+    prober.confirm(batches, suspect, (0.5, 1.5, 3.0), lambda pause: slept.append(pause))
+    assert slept == [0.5, 1.5, 3.0] and not prober.result("c1", "y").resolved
+    slept.clear()
+    prober.confirm({("h", "c1"): batches[("h", "c1")][:1]}, suspect, (0.5,), slept.append)
+    assert slept == []  # nothing suspect: no wait
+
+
 def test_prober_reports_a_failed_exec() -> None:
     class Broken:
         def run(self, *a):
