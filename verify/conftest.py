@@ -190,6 +190,10 @@ def pair_probe_id(pair: Any) -> str:
     return f"iso:{pair.name}"
 
 
+REPROBE_PAUSES = (0.5, 1.5, 3.0)  # seconds before each new probe of what still fails
+CONFIRMED = f"seen on every probe over {sum(REPROBE_PAUSES):g} s"
+
+
 @pytest.fixture(scope="session")
 def probes(ctx: VerifyContext, observation: Observation) -> Prober:
     """Every link and isolation probe, run at once: one `docker exec` per source container.
@@ -223,9 +227,6 @@ def probes(ctx: VerifyContext, observation: Observation) -> Prober:
     ctx.prober.confirm(batches, _suspect, REPROBE_PAUSES)
     return ctx.prober
 
-
-REPROBE_PAUSES = (0.5, 1.5, 3.0)  # seconds before each new probe of what still fails
-CONFIRMED = f"seen on every probe over {sum(REPROBE_PAUSES):g} s"
 
 
 def _suspect(target: Any, result: Any) -> bool:

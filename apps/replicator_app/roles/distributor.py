@@ -29,6 +29,7 @@ from .base import Role
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # messages in one POST /odf/messages/batch
+MAX_FRAGMENTS = 20_000  # delivery fragments kept: bounded, a consumer may be away for long
 
 
 class ConsumerLink:
@@ -106,7 +107,7 @@ class DistributorRole(Role):
             seq = await self.queue.append(body, sent_at)
         except OSError as exc:
             raise HttpError(503, f"cannot store the message: {exc}") from None
-        self._fragment(Record(seq, sent_at, 0.0, body), header)
+        self._prepare(Record(seq, sent_at, 0.0, body), header)
         self._received([header])
         return json_response({"status": "stored", "seq": seq, "version": header.version})
 
@@ -151,7 +152,7 @@ class DistributorRole(Role):
             if result["status"] == 200:
                 result["seq"] = next(stored)
         for seq, (body, sent_at), header in zip(seqs, valid, headers, strict=True):
-            self._fragment(Record(seq, sent_at, 0.0, body), header)
+            self._prepare(Record(seq, sent_at, 0.0, body), header)
         self._received(headers)
         return json_response({"stored": len(seqs), "rejected": len(results) - len(seqs),
                               "results": results})
@@ -241,6 +242,12 @@ class DistributorRole(Role):
         link.retries += 1
         self.metrics.inc("odf_retries_total", target=link.name)
 
+    def _prepare(self, record: Record, header: odf.Header) -> None:
+        """At intake: the record's fragment, while the cache has room (else it would be
+        encoded here for nothing, and again at delivery)."""
+        if len(self._fragments) < MAX_FRAGMENTS:
+            self._fragment(record, header)
+
     def _fragment(self, record: Record, header: odf.Header | None = None) -> bytes:
         """A record's JSON in a delivery batch, encoded once for all consumers (at
         intake, where its header is known). It carries the header's attributes, so
@@ -252,7 +259,7 @@ class DistributorRole(Role):
             fragment = json.dumps({"seq": record.seq, "sent_at": record.sent_at,
                                    "header": header.attrs,
                                    "xml": record.payload.decode("utf-8")}).encode()
-            if len(self._fragments) < 20_000:  # bounded: a consumer may be away for long
+            if len(self._fragments) < MAX_FRAGMENTS:
                 self._fragments[record.seq] = fragment
         return fragment
 

@@ -46,9 +46,12 @@ class Reply:
 
 class StubServer:
     """A peer role's stand-in in the test process, on a free loopback port:
-    `handle(path, body)` answers each POST (body inflated if gzip) as (status, JSON)."""
+    `answer(path, body)` (a subclass's, or `handle`) answers each POST (body
+    inflated if gzip) as (status, JSON)."""
 
-    def __init__(self, handle: Callable[[str, bytes], tuple[int, object]]):
+    def __init__(self, handle: Callable[[str, bytes], tuple[int, object]] | None = None):
+        handle = handle or self.answer
+
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
@@ -68,6 +71,9 @@ class StubServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, path: str, body: bytes) -> tuple[int, object]:
+        return 404, {"error": f"no route for {path}"}
 
     def close(self) -> None:
         self.server.shutdown()

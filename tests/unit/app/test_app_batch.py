@@ -197,7 +197,7 @@ def test_ovr_with_batch_1_sends_one_message_per_request(services):
     wait_for(lambda: all(distinct(chain[c]) == 100 for c in CONSUMERS), 10, what="delivery")
 
 
-class StubDistributor:
+class StubDistributor(StubServer):
     """A distributor stand-in in the test process: answers each message of a batch
     by its Version (7: refused, 8: 503 the first time, else stored), or 404 for the
     batch endpoint (an older distributor), recording what it received."""
@@ -207,8 +207,7 @@ class StubDistributor:
         self.received: list[tuple[str, list[int]]] = []  # (path, versions)
         self.seen: set[int] = set()
         self.lock = threading.Lock()
-        self.stub = StubServer(self.answer)
-        self.url = self.stub.url
+        super().__init__()
 
     def answer(self, path: str, body: bytes) -> tuple[int, dict]:
         if path == "/odf/messages/batch":
@@ -237,10 +236,6 @@ class StubDistributor:
 
     def sent(self, version: int) -> int:
         return sum(versions.count(version) for _, versions in self.received)
-
-    def close(self) -> None:
-        self.stub.close()
-
 
 @pytest.fixture
 def stub():

@@ -16,21 +16,17 @@ CODE = "SWMW400MIM------------FNL-000100--"
 OTHER = "SWMW200MBK------------FNL-000100--"
 
 
-class CaptureConsumer:
+class CaptureConsumer(StubServer):
     """A consumer stand-in in the test process: records each delivered message."""
 
     def __init__(self) -> None:
         self.messages: list[dict] = []
-        self.stub = StubServer(self.answer)
-        self.url = self.stub.url
+        super().__init__()
 
     def answer(self, path: str, body: bytes) -> tuple[int, dict]:
         messages = json.loads(body)["messages"]
         self.messages.extend(messages)
         return 200, {"accepted": len(messages)}
-
-    def close(self) -> None:
-        self.stub.close()
 
 
 @pytest.fixture
